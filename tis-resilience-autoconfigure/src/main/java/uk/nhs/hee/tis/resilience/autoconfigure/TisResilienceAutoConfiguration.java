@@ -1,0 +1,32 @@
+package uk.nhs.hee.tis.resilience.autoconfigure;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+/**
+ * Binds {@code tis.resilience.*} and creates the {@link ServiceGuardRegistry}: one guard (circuit
+ * breaker, bulkhead, retry budget) per downstream service, shared by every client. Logs each
+ * configured service's effective policy at startup and one WARN line per breaker state change.
+ *
+ * @since 0.1.0
+ */
+@AutoConfiguration
+@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@EnableConfigurationProperties(TisResilienceProperties.class)
+public final class TisResilienceAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties) {
+		ServiceGuardRegistry registry = new ServiceGuardRegistry(properties.defaultPolicy(),
+				properties.servicePolicies(), properties.maxUnconfiguredServices());
+		ServiceGuardLogger.attach(registry, properties.serviceUrls());
+		return registry;
+	}
+
+}

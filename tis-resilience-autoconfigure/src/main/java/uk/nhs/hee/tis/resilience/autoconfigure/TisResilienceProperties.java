@@ -1,0 +1,227 @@
+package uk.nhs.hee.tis.resilience.autoconfigure;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.BulkheadPolicy;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.CircuitBreakerPolicy;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
+
+/**
+ * Configuration of tis-resilience, under {@code tis.resilience}. Every service inherits
+ * {@code defaults}; each entry of {@code services} overrides what it sets. Values are checked when
+ * they are bound: a bad one stops startup with a message naming its key.
+ *
+ * @param enabled whether the starter protects outbound calls
+ * @param defaults policy every service inherits
+ * @param services downstream services by name, each with the URL its requests start with and what
+ * it overrides of the defaults
+ * @param maxUnconfiguredServices how many services that are not configured (named host:port) get a
+ * breaker of their own; further ones share one
+ * @since 0.1.0
+ */
+@ConfigurationProperties("tis.resilience")
+public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @DefaultValue ServiceProperties defaults,
+		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices) {
+
+	static final String PREFIX = "tis.resilience";
+
+	/**
+	 * Binds and checks the properties.
+	 * @throws IllegalArgumentException naming the key of the first value that is not valid
+	 */
+	public TisResilienceProperties {
+		services = (services != null) ? Collections.unmodifiableMap(new LinkedHashMap<>(services)) : Map.of();
+		if (maxUnconfiguredServices < 0) {
+			throw new IllegalArgumentException(
+					PREFIX + ".max-unconfigured-services must not be negative but was " + maxUnconfiguredServices);
+		}
+		if (defaults.url() != null) {
+			throw new IllegalArgumentException(
+					PREFIX + ".defaults.url is not allowed: a URL belongs to one service under " + PREFIX + ".services");
+		}
+		ServicePolicy base = defaults.applyTo(ServicePolicy.defaults(), PREFIX + ".defaults");
+		Map<URI, String> seen = new LinkedHashMap<>();
+		services.forEach((name, service) -> {
+			String key = PREFIX + ".services." + name;
+			service.applyTo(base, key);
+			URI url = checkUrl(key + ".url", service.url());
+			if (url != null) {
+				String other = seen.putIfAbsent(url, name);
+				if (other != null) {
+					throw new IllegalArgumentException(key + ".url " + url + " is already the URL of service '" + other
+							+ "' (" + PREFIX + ".services." + other + ".url)");
+				}
+			}
+		});
+	}
+
+	/**
+	 * Returns the policy of services that are not configured.
+	 * @return the built-in defaults overridden by {@code tis.resilience.defaults}
+	 */
+	public ServicePolicy defaultPolicy() {
+		return this.defaults.applyTo(ServicePolicy.defaults(), PREFIX + ".defaults");
+	}
+
+	/**
+	 * Returns the effective policy of every configured service.
+	 * @return the policies by service name, in configuration order
+	 */
+	public Map<String, ServicePolicy> servicePolicies() {
+		ServicePolicy base = defaultPolicy();
+		Map<String, ServicePolicy> policies = new LinkedHashMap<>();
+		this.services.forEach((name, service) -> policies.put(name, service.applyTo(base, PREFIX + ".services." + name)));
+		return policies;
+	}
+
+	/**
+	 * Returns the URL of every configured service that has one.
+	 * @return the URLs by service name
+	 */
+	public Map<String, URI> serviceUrls() {
+		Map<String, URI> urls = new LinkedHashMap<>();
+		this.services.forEach((name, service) -> {
+			URI url = checkUrl(PREFIX + ".services." + name + ".url", service.url());
+			if (url != null) {
+				urls.put(name, url);
+			}
+		});
+		return urls;
+	}
+
+	private static @Nullable URI checkUrl(String key, @Nullable String value) {
+		if (value == null) {
+			return null;
+		}
+		URI url;
+		try {
+			url = URI.create(value.trim());
+		}
+		catch (IllegalArgumentException ex) {
+			throw new IllegalArgumentException(key + " is not a valid URL: " + value, ex);
+		}
+		String scheme = (url.getScheme() != null) ? url.getScheme().toLowerCase(Locale.ROOT) : "";
+		if (!scheme.equals("http") && !scheme.equals("https") || url.getHost() == null) {
+			throw new IllegalArgumentException(key + " must be an absolute http or https URL with a host but was " + value);
+		}
+		return url;
+	}
+
+	/**
+	 * What one service sets (or, under {@code defaults}, what every service inherits). A value left
+	 * out is inherited.
+	 *
+	 * @param url outbound requests whose URL starts with this one belong to this service
+	 * @param connectTimeout how long to wait for a connection
+	 * @param responseTimeout deadline for one attempt of the whole exchange, response body included
+	 * @param circuitBreaker circuit breaker settings
+	 * @param bulkhead bulkhead settings
+	 * @param retry retry settings
+	 * @param staleIfError how stale a GET response may be when it is served because the service failed
+	 * @since 0.1.0
+	 */
+	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
+			@Nullable Duration responseTimeout, @DefaultValue CircuitBreakerProperties circuitBreaker,
+			@DefaultValue BulkheadProperties bulkhead, @DefaultValue RetryProperties retry,
+			@Nullable Duration staleIfError) {
+
+		ServicePolicy applyTo(ServicePolicy base, String prefix) {
+			try {
+				return new ServicePolicy(or(this.connectTimeout, base.connectTimeout()),
+						or(this.responseTimeout, base.responseTimeout()), this.circuitBreaker.applyTo(base.circuitBreaker()),
+						this.bulkhead.applyTo(base.bulkhead()), this.retry.applyTo(base.retry()),
+						or(this.staleIfError, base.staleIfError()));
+			}
+			catch (IllegalArgumentException | NullPointerException ex) {
+				throw new IllegalArgumentException(prefix + "." + ex.getMessage(), ex);
+			}
+		}
+
+	}
+
+	/**
+	 * Circuit breaker settings of a service.
+	 *
+	 * @param failureRateThreshold percentage of failed calls (over 0, at most 100) that opens the breaker
+	 * @param slowCallDurationThreshold calls slower than this count as slow
+	 * @param slowCallRateThreshold percentage of slow calls (over 0, at most 100) that opens the breaker
+	 * @param slidingWindowSize number of most recent calls the rates are computed over
+	 * @param minimumNumberOfCalls calls needed in the window before the rates are evaluated
+	 * @param waitDurationInOpenState how long the breaker stays open before trial calls are let through
+	 * @param permittedCallsInHalfOpenState trial calls let through while half-open
+	 * @since 0.1.0
+	 */
+	public record CircuitBreakerProperties(@Nullable Float failureRateThreshold,
+			@Nullable Duration slowCallDurationThreshold, @Nullable Float slowCallRateThreshold,
+			@Nullable Integer slidingWindowSize, @Nullable Integer minimumNumberOfCalls,
+			@Nullable Duration waitDurationInOpenState, @Nullable Integer permittedCallsInHalfOpenState) {
+
+		CircuitBreakerPolicy applyTo(CircuitBreakerPolicy base) {
+			return new CircuitBreakerPolicy(or(this.failureRateThreshold, base.failureRateThreshold()),
+					or(this.slowCallDurationThreshold, base.slowCallDurationThreshold()),
+					or(this.slowCallRateThreshold, base.slowCallRateThreshold()),
+					or(this.slidingWindowSize, base.slidingWindowSize()),
+					or(this.minimumNumberOfCalls, base.minimumNumberOfCalls()),
+					or(this.waitDurationInOpenState, base.waitDurationInOpenState()),
+					or(this.permittedCallsInHalfOpenState, base.permittedCallsInHalfOpenState()));
+		}
+
+	}
+
+	/**
+	 * Bulkhead settings of a service.
+	 *
+	 * @param maxConcurrentCalls calls to the service that may be in flight at once
+	 * @param maxWaitDuration how long a call may wait for a free slot before it is rejected
+	 * @since 0.1.0
+	 */
+	public record BulkheadProperties(@Nullable Integer maxConcurrentCalls, @Nullable Duration maxWaitDuration) {
+
+		BulkheadPolicy applyTo(BulkheadPolicy base) {
+			return new BulkheadPolicy(or(this.maxConcurrentCalls, base.maxConcurrentCalls()),
+					or(this.maxWaitDuration, base.maxWaitDuration()));
+		}
+
+	}
+
+	/**
+	 * Retry settings of a service.
+	 *
+	 * @param maxAttempts total attempts, the first included (1 disables retries)
+	 * @param initialBackoff wait before the first retry
+	 * @param multiplier factor applied to the wait before each further retry
+	 * @param jitter fraction (0 to 1) of each wait that is randomised
+	 * @param maxBackoff longest wait before a retry; a Retry-After longer than this is not waited for
+	 * @param budgetRatio retries may add at most this fraction (0 to 1) to the calls made
+	 * @param budgetMinPerSecond retries always allowed per second, whatever the ratio
+	 * @since 0.1.0
+	 */
+	public record RetryProperties(@Nullable Integer maxAttempts, @Nullable Duration initialBackoff,
+			@Nullable Double multiplier, @Nullable Double jitter, @Nullable Duration maxBackoff,
+			@Nullable Double budgetRatio, @Nullable Integer budgetMinPerSecond) {
+
+		RetryPolicy applyTo(RetryPolicy base) {
+			return new RetryPolicy(or(this.maxAttempts, base.maxAttempts()), or(this.initialBackoff, base.initialBackoff()),
+					or(this.multiplier, base.multiplier()), or(this.jitter, base.jitter()),
+					or(this.maxBackoff, base.maxBackoff()), or(this.budgetRatio, base.budgetRatio()),
+					or(this.budgetMinPerSecond, base.budgetMinPerSecond()));
+		}
+
+	}
+
+	private static <T> T or(@Nullable T value, T fallback) {
+		return (value != null) ? value : fallback;
+	}
+
+}

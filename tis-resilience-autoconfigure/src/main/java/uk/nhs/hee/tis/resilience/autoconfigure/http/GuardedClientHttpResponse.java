@@ -1,0 +1,155 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.ClientHttpResponse;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.policy.CallCompletion;
+import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
+
+/**
+ * A response whose call is finished (bulkhead released, outcome recorded) when its body has been
+ * read to the end, has failed, or is closed. A read that fails once the deadline has passed is
+ * reported as {@link Reason#TIMEOUT}: the request factory closes the body at the deadline, and a
+ * body cut short must never pass for a complete one.
+ */
+final class GuardedClientHttpResponse implements ClientHttpResponse {
+
+	private final String service;
+
+	private final ClientHttpResponse delegate;
+
+	private final @Nullable Failure failure;
+
+	private final CallCompletion completion;
+
+	private final long deadlineNanos;
+
+	private @Nullable InputStream body;
+
+	GuardedClientHttpResponse(String service, ClientHttpResponse delegate, @Nullable Failure failure,
+			CallCompletion completion, long deadlineNanos) {
+		this.service = service;
+		this.delegate = delegate;
+		this.failure = failure;
+		this.completion = completion;
+		this.deadlineNanos = deadlineNanos;
+	}
+
+	@Override
+	public HttpStatusCode getStatusCode() throws IOException {
+		return this.delegate.getStatusCode();
+	}
+
+	@Override
+	public String getStatusText() throws IOException {
+		return this.delegate.getStatusText();
+	}
+
+	@Override
+	public HttpHeaders getHeaders() {
+		return this.delegate.getHeaders();
+	}
+
+	@Override
+	public InputStream getBody() throws IOException {
+		if (this.body == null) {
+			InputStream delegateBody;
+			try {
+				delegateBody = this.delegate.getBody();
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+			this.body = new GuardedBody(delegateBody);
+		}
+		return this.body;
+	}
+
+	@Override
+	public void close() {
+		try {
+			this.delegate.close();
+		}
+		finally {
+			this.completion.finish(this.failure);
+		}
+	}
+
+	private boolean pastDeadline() {
+		return System.nanoTime() - this.deadlineNanos >= 0;
+	}
+
+	private IOException failed(IOException ex) {
+		if (pastDeadline()) {
+			this.completion.finish(new Failure(Reason.TIMEOUT, null));
+			throw new ServiceUnavailableException(this.service, Reason.TIMEOUT, null, ex);
+		}
+		this.completion.finish(ex);
+		return ex;
+	}
+
+	private final class GuardedBody extends FilterInputStream {
+
+		GuardedBody(InputStream in) {
+			super(in);
+		}
+
+		@Override
+		public int read() throws IOException {
+			try {
+				return ended(this.in.read());
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+		@Override
+		public int read(byte[] buffer, int offset, int length) throws IOException {
+			try {
+				return ended(this.in.read(buffer, offset, length));
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+		@Override
+		public long skip(long n) throws IOException {
+			try {
+				return this.in.skip(n);
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+		private int ended(int read) {
+			if (read == -1) {
+				GuardedClientHttpResponse.this.completion.finish(GuardedClientHttpResponse.this.failure);
+			}
+			return read;
+		}
+
+		@Override
+		public void close() throws IOException {
+			try {
+				this.in.close();
+			}
+			finally {
+				GuardedClientHttpResponse.this.completion.finish(GuardedClientHttpResponse.this.failure);
+			}
+		}
+
+	}
+
+}

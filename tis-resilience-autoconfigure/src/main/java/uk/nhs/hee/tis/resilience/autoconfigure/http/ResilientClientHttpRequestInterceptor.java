@@ -1,0 +1,126 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpRequest;
+import org.springframework.http.client.ClientHttpRequestExecution;
+import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.http.client.ClientHttpResponse;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.policy.CallCompletion;
+import uk.nhs.hee.tis.resilience.policy.GuardedCall;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+/**
+ * Runs every request of a {@code RestClient} or {@code RestTemplate} under the guard of the service
+ * it belongs to. Installed first in the chain, so that a retry runs the other interceptors again
+ * (a fresh bearer token, for example). The response body is watched: the call is finished for the
+ * breaker and the bulkhead when the body is read to its end or closed, and a body cut short by the
+ * deadline surfaces as {@link Reason#TIMEOUT}, never as a truncated body.
+ */
+final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {
+
+	static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+	private final ServiceGuardRegistry registry;
+
+	private final ServiceResolver resolver;
+
+	private final Clock clock;
+
+	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver) {
+		this.registry = registry;
+		this.resolver = resolver;
+		this.clock = Clock.systemUTC();
+	}
+
+	@Override
+	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
+			throws IOException {
+		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
+		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
+				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
+		try {
+			return guard.execute(new Exchange(guard.name(), request, body, execution, idempotent));
+		}
+		catch (IOException | RuntimeException ex) {
+			throw ex;
+		}
+		catch (Exception ex) {
+			throw new IOException(ex);
+		}
+	}
+
+	private final class Exchange implements GuardedCall<ClientHttpResponse> {
+
+		private final String service;
+
+		private final HttpRequest request;
+
+		private final byte[] body;
+
+		private final ClientHttpRequestExecution execution;
+
+		private final boolean idempotent;
+
+		private long deadlineNanos;
+
+		Exchange(String service, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
+				boolean idempotent) {
+			this.service = service;
+			this.request = request;
+			this.body = body;
+			this.execution = execution;
+			this.idempotent = idempotent;
+		}
+
+		@Override
+		public boolean idempotent() {
+			return this.idempotent;
+		}
+
+		@Override
+		public ClientHttpResponse attempt(Duration timeout) throws IOException {
+			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
+			return this.execution.execute(this.request, this.body);
+		}
+
+		@Override
+		public @Nullable Failure failureOf(ClientHttpResponse response) {
+			int status;
+			try {
+				status = response.getStatusCode().value();
+			}
+			catch (IOException ex) {
+				return new Failure(Reason.SERVER_ERROR, null);
+			}
+			Reason reason = HttpFailureClassifier.reasonForStatus(status);
+			if (reason == null) {
+				return null;
+			}
+			Duration retryAfter = HttpFailureClassifier.parseRetryAfter(response.getHeaders().getFirst("Retry-After"),
+					ResilientClientHttpRequestInterceptor.this.clock);
+			return new Failure(reason, retryAfter);
+		}
+
+		@Override
+		public void discard(ClientHttpResponse response) {
+			response.close();
+		}
+
+		@Override
+		public ClientHttpResponse handOver(ClientHttpResponse response, @Nullable Failure failure,
+				CallCompletion completion) {
+			return new GuardedClientHttpResponse(this.service, response, failure, completion, this.deadlineNanos);
+		}
+
+	}
+
+}

@@ -1,0 +1,39 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
+
+/**
+ * Protects {@code RestClient}, {@code RestClient.Builder} and {@code RestTemplate} beans that a
+ * user built without Boot's builders, so that no client bean the starter can see bypasses the
+ * guard. Clients built from Boot's builders already carry the interceptor and are left alone.
+ */
+final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
+
+	private final ObjectProvider<ResilientHttpClients> clients;
+
+	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients) {
+		this.clients = clients;
+	}
+
+	@Override
+	public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
+		if (bean instanceof RestTemplate restTemplate) {
+			this.clients.getObject().addInterceptor(restTemplate);
+		}
+		else if (bean instanceof RestClient.Builder builder) {
+			this.clients.getObject().addInterceptor(builder);
+		}
+		else if (bean instanceof RestClient restClient) {
+			RestClient.Builder builder = restClient.mutate();
+			if (this.clients.getObject().addInterceptor(builder)) {
+				return builder.build();
+			}
+		}
+		return bean;
+	}
+
+}

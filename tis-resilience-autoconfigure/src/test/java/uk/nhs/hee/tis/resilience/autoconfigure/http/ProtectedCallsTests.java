@@ -1,0 +1,372 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.ContextConsumer;
+import org.springframework.web.client.HttpClientErrorException;
+import org.springframework.web.client.HttpServerErrorException;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The protected call path, against a real HTTP server on loopback that misbehaves, through each of
+ * Spring's blocking clients as a user builds it.
+ */
+class ProtectedCallsTests {
+
+	@RegisterExtension
+	static WireMockExtension server = WireMockExtension.newInstance()
+		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1").containerThreads(40))
+		.build();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HttpClientAutoConfiguration.class,
+				ImperativeHttpClientAutoConfiguration.class, HttpMessageConvertersAutoConfiguration.class,
+				RestClientAutoConfiguration.class, RestTemplateAutoConfiguration.class,
+				TisResilienceAutoConfiguration.class, HttpClientResilienceAutoConfiguration.class))
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.reference.url=" + server.baseUrl() + "/reference",
+				"tis.resilience.defaults.retry.initial-backoff=10ms");
+
+	private static String profile(String path) {
+		return server.baseUrl() + "/profile" + path;
+	}
+
+	private void run(String[] properties, ContextConsumer<AssertableApplicationContext> test) {
+		this.runner.withPropertyValues(properties).run(test);
+	}
+
+	private static String[] props(String... properties) {
+		return properties;
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void endsACallToAServerThatNeverAnswersAtTheDeadline(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(30_000)));
+		run(props("tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=1"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					long start = System.nanoTime();
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get(profile("/api/userinfo")))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT))
+						.satisfies((ex) -> assertThat(ex.service()).isEqualTo("profile"));
+					assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void endsACallWhoseBodyDribblesPastTheDeadline(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(ok("abcdefghijklmnopqrst").withChunkedDribbleDelay(20, 20_000)));
+		run(props("tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=1"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					long start = System.nanoTime();
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get(profile("/api/userinfo")))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+					assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+					// The timed-out call counts against the breaker and gives its bulkhead slot back.
+					CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+					assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+					assertThat(context.getBean(ServiceGuardRegistry.class)
+						.guard("profile")
+						.bulkhead()
+						.getMetrics()
+						.getAvailableConcurrentCalls()).isEqualTo(25);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void opensTheBreakerAfterFailuresThenRecoversAfterTheWait(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+		run(props("tis.resilience.services.profile.retry.max-attempts=1",
+				"tis.resilience.services.profile.circuit-breaker.sliding-window-size=4",
+				"tis.resilience.services.profile.circuit-breaker.minimum-number-of-calls=4",
+				"tis.resilience.services.profile.circuit-breaker.wait-duration-in-open-state=300ms",
+				"tis.resilience.services.profile.circuit-breaker.permitted-calls-in-half-open-state=1"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					for (int i = 0; i < 4; i++) {
+						assertThatExceptionOfType(HttpServerErrorException.ServiceUnavailable.class)
+							.isThrownBy(() -> client.get(profile("/api/userinfo")));
+					}
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get(profile("/api/userinfo")))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN))
+						.satisfies((ex) -> assertThat(ex.retryAfter()).hasValueSatisfying(
+								(wait) -> assertThat(wait).isBetween(Duration.ZERO, Duration.ofMillis(300))));
+					server.verify(4, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+					assertThat(client.attempts()).isEqualTo(4);
+
+					server.stubFor(get("/profile/api/userinfo").willReturn(ok("recovered")));
+					await().atMost(Duration.ofSeconds(5))
+						.pollInterval(Duration.ofMillis(50))
+						.ignoreException(ServiceUnavailableException.class)
+						.until(() -> client.get(profile("/api/userinfo")), "recovered"::equals);
+					assertThat(context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().getState())
+						.isEqualTo(CircuitBreaker.State.CLOSED);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void retriesAGetThatGot503(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").inScenario("flaky")
+			.whenScenarioStateIs(STARTED)
+			.willReturn(serviceUnavailable())
+			.willSetStateTo("up"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("flaky").whenScenarioStateIs("up").willReturn(ok("me")));
+		run(props(), (context) -> {
+			ClientKind.TestClient client = kind.create(context);
+			assertThat(client.get(profile("/api/userinfo"))).isEqualTo("me");
+			server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+			// One logical call: the breaker saw one success, not a failure and a success.
+			CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+			assertThat(breaker.getMetrics().getNumberOfSuccessfulCalls()).isEqualTo(1);
+			assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isZero();
+		});
+	}
+
+	static Stream<Arguments> postFaults() {
+		List<Arguments> arguments = new ArrayList<>();
+		for (ClientKind kind : ClientKind.values()) {
+			arguments.add(Arguments.of(kind, "503"));
+			arguments.add(Arguments.of(kind, "connection reset"));
+			arguments.add(Arguments.of(kind, "timeout"));
+		}
+		return arguments.stream();
+	}
+
+	@ParameterizedTest(name = "{0} {1}")
+	@MethodSource("postFaults")
+	void neverSendsAPostTwiceOnceItReachedTheServer(ClientKind kind, String fault) {
+		switch (fault) {
+			case "503" -> server.stubFor(post("/profile/api/trainees").willReturn(serviceUnavailable()));
+			case "connection reset" -> server
+				.stubFor(post("/profile/api/trainees").willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+			default -> server.stubFor(post("/profile/api/trainees").willReturn(ok().withFixedDelay(5_000)));
+		}
+		run(props("tis.resilience.services.profile.retry.max-attempts=3",
+				"tis.resilience.services.profile.response-timeout=500ms"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					assertThatThrownBy(() -> client.post(profile("/api/trainees"), "{\"name\":\"x\"}")).isNotNull();
+					server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/trainees")));
+					assertThat(client.attempts()).isEqualTo(1);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void retriesAPostWhoseConnectionWasRefused(ClientKind kind) throws IOException {
+		int closedPort;
+		try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			closedPort = socket.getLocalPort();
+		}
+		String url = "http://127.0.0.1:" + closedPort;
+		run(props("tis.resilience.services.closed.url=" + url, "tis.resilience.services.closed.retry.max-attempts=3"),
+				(context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.post(url + "/api/trainees", "{}"))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE))
+						.satisfies((ex) -> assertThat(ex.service()).isEqualTo("closed"));
+					assertThat(client.attempts()).isEqualTo(3);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void keepsRetriesWithinTheBudgetDuringASustainedOutage(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+		int calls = 100;
+		run(props("tis.resilience.services.profile.retry.max-attempts=3",
+				"tis.resilience.services.profile.retry.initial-backoff=1ms",
+				"tis.resilience.services.profile.retry.budget-ratio=0.2",
+				"tis.resilience.services.profile.retry.budget-min-per-second=2",
+				"tis.resilience.services.profile.circuit-breaker.minimum-number-of-calls=100000",
+				"tis.resilience.services.profile.circuit-breaker.sliding-window-size=100000"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					long start = System.nanoTime();
+					for (int i = 0; i < calls; i++) {
+						assertThatExceptionOfType(HttpServerErrorException.class)
+							.isThrownBy(() -> client.get(profile("/api/userinfo")));
+					}
+					long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) + 1;
+					int requests = server.findAll(getRequestedFor(urlPathEqualTo("/profile/api/userinfo"))).size();
+					// Without a budget this outage would see 300 requests.
+					assertThat(requests).isGreaterThan(calls).isLessThanOrEqualTo((int) (calls * 1.2 + 2 * seconds));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void doesNotCountClientErrorsAgainstTheBreaker(ClientKind kind) {
+		server.stubFor(get("/profile/api/missing").willReturn(aResponse().withStatus(404)));
+		server.stubFor(get("/profile/api/bad").willReturn(aResponse().withStatus(400)));
+		run(props("tis.resilience.services.profile.circuit-breaker.sliding-window-size=4",
+				"tis.resilience.services.profile.circuit-breaker.minimum-number-of-calls=4"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					for (int i = 0; i < 5; i++) {
+						assertThatExceptionOfType(HttpClientErrorException.NotFound.class)
+							.isThrownBy(() -> client.get(profile("/api/missing")));
+						assertThatExceptionOfType(HttpClientErrorException.BadRequest.class)
+							.isThrownBy(() -> client.get(profile("/api/bad")));
+					}
+					CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+					assertThat(breaker.getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+					assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isZero();
+					// Not retried either: 5 calls to each path.
+					server.verify(5, getRequestedFor(urlPathEqualTo("/profile/api/missing")));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void waitsAsLongAsRetryAfterSaysBeforeRetryingA429(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").inScenario("throttled")
+			.whenScenarioStateIs(STARTED)
+			.willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1"))
+			.willSetStateTo("open"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("throttled").whenScenarioStateIs("open").willReturn(ok("me")));
+		run(props(), (context) -> {
+			ClientKind.TestClient client = kind.create(context);
+			assertThat(client.get(profile("/api/userinfo"))).isEqualTo("me");
+			List<ServeEvent> events = server.getAllServeEvents();
+			assertThat(events).hasSize(2);
+			long first = events.get(1).getRequest().getLoggedDate().getTime();
+			long second = events.get(0).getRequest().getLoggedDate().getTime();
+			assertThat(second - first).isGreaterThanOrEqualTo(950);
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void doesNotWaitForARetryAfterLongerThanTheMaximumBackoff(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(aResponse().withStatus(429).withHeader("Retry-After", "120")));
+		run(props(), (context) -> {
+			ClientKind.TestClient client = kind.create(context);
+			assertThatExceptionOfType(HttpClientErrorException.TooManyRequests.class)
+				.isThrownBy(() -> client.get(profile("/api/userinfo")));
+			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+			CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+			assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void rejectsAThirdConcurrentCallAtOnceWhenTheBulkheadHoldsTwo(ClientKind kind) throws Exception {
+		server.stubFor(get("/profile/api/slow").willReturn(ok("slow").withFixedDelay(3_000)));
+		ExecutorService executor = Executors.newFixedThreadPool(2);
+		try {
+			run(props("tis.resilience.services.profile.bulkhead.max-concurrent-calls=2"), (context) -> {
+				ClientKind.TestClient client = kind.create(context);
+				List<Future<String>> inFlight = List.of(executor.submit(() -> client.get(profile("/api/slow"))),
+						executor.submit(() -> client.get(profile("/api/slow"))));
+				await().atMost(Duration.ofSeconds(5))
+					.until(() -> server.findAll(getRequestedFor(urlPathEqualTo("/profile/api/slow"))).size() == 2);
+				assertThatExceptionOfType(ServiceUnavailableException.class)
+					.isThrownBy(() -> client.get(profile("/api/slow")))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.BULKHEAD_FULL));
+				for (Future<String> call : inFlight) {
+					assertThat(call.get(10, TimeUnit.SECONDS)).isEqualTo("slow");
+				}
+				server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/slow")));
+			});
+		}
+		finally {
+			executor.shutdownNow();
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void keepsCallingReferenceWhileProfileIsFailing(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+		server.stubFor(get("/reference/api/grades").willReturn(ok("grades")));
+		run(props("tis.resilience.defaults.retry.max-attempts=1",
+				"tis.resilience.defaults.circuit-breaker.sliding-window-size=4",
+				"tis.resilience.defaults.circuit-breaker.minimum-number-of-calls=4"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					for (int i = 0; i < 4; i++) {
+						assertThatThrownBy(() -> client.get(profile("/api/userinfo"))).isNotNull();
+					}
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get(profile("/api/userinfo")))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN));
+					for (int i = 0; i < 10; i++) {
+						assertThat(client.get(server.baseUrl() + "/reference/api/grades")).isEqualTo("grades");
+					}
+					ServiceGuardRegistry registry = context.getBean(ServiceGuardRegistry.class);
+					assertThat(registry.guard("reference").circuitBreaker().getState())
+						.isEqualTo(CircuitBreaker.State.CLOSED);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void givesAnUnconfiguredHostTheDefaults(ClientKind kind) {
+		server.stubFor(get("/elsewhere").willReturn(ok("there")));
+		run(props("tis.resilience.defaults.bulkhead.max-concurrent-calls=7"), (context) -> {
+			ClientKind.TestClient client = kind.create(context);
+			String url = "http://localhost:" + server.getPort() + "/elsewhere";
+			assertThat(client.get(url)).isEqualTo("there");
+			ServiceGuardRegistry registry = context.getBean(ServiceGuardRegistry.class);
+			assertThat(registry.guards()).extracting("name").contains("localhost:" + server.getPort());
+			assertThat(registry.guard("localhost:" + server.getPort()).policy()).isEqualTo(registry.defaultPolicy());
+			assertThat(registry.defaultPolicy().bulkhead().maxConcurrentCalls()).isEqualTo(7);
+		});
+	}
+
+}

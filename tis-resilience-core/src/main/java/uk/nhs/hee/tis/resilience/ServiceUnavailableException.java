@@ -1,0 +1,121 @@
+package uk.nhs.hee.tis.resilience;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Thrown when a call to a downstream service was not made, or did not complete, because that
+ * service is unavailable: its circuit breaker is open, its bulkhead is full, the call ran past its
+ * deadline, the connection failed, or the service kept failing.
+ *
+ * @since 0.1.0
+ */
+public class ServiceUnavailableException extends RuntimeException {
+
+	private static final long serialVersionUID = 1L;
+
+	private final String service;
+
+	private final Reason reason;
+
+	private final @Nullable Duration retryAfter;
+
+	/**
+	 * Creates an exception for the given service and reason.
+	 * @param service the name of the unavailable service
+	 * @param reason why the call did not succeed
+	 * @param retryAfter how long the caller should wait before trying again, when known
+	 * @param cause the underlying failure, if any
+	 */
+	public ServiceUnavailableException(String service, Reason reason, @Nullable Duration retryAfter,
+			@Nullable Throwable cause) {
+		super(message(service, reason, retryAfter), cause, true, cause != null);
+		this.service = Objects.requireNonNull(service, "service");
+		this.reason = Objects.requireNonNull(reason, "reason");
+		this.retryAfter = retryAfter;
+	}
+
+	/**
+	 * Creates an exception with no known retry time and no cause.
+	 * @param service the name of the unavailable service
+	 * @param reason why the call did not succeed
+	 */
+	public ServiceUnavailableException(String service, Reason reason) {
+		this(service, reason, null, null);
+	}
+
+	private static String message(String service, Reason reason, @Nullable Duration retryAfter) {
+		String message = "Service '" + service + "' is unavailable: " + reason.description();
+		return (retryAfter != null) ? message + " (retry after " + retryAfter.toMillis() + " ms)" : message;
+	}
+
+	/**
+	 * Returns the name of the unavailable service.
+	 * @return the service name, as configured under {@code tis.resilience.services} or
+	 * {@code host:port}
+	 */
+	public String service() {
+		return this.service;
+	}
+
+	/**
+	 * Returns why the call did not succeed.
+	 * @return the reason
+	 */
+	public Reason reason() {
+		return this.reason;
+	}
+
+	/**
+	 * Returns how long the caller should wait before trying again, when known (the remaining open
+	 * time of the breaker, or the service's own {@code Retry-After}).
+	 * @return the wait, or empty
+	 */
+	public Optional<Duration> retryAfter() {
+		return Optional.ofNullable(this.retryAfter);
+	}
+
+	/**
+	 * Why a call to a service did not succeed.
+	 *
+	 * @since 0.1.0
+	 */
+	public enum Reason {
+
+		/** The service's circuit breaker is open: the call was not attempted. */
+		CIRCUIT_OPEN("circuit breaker is open"),
+
+		/** The service already has its maximum of concurrent calls: the call was not attempted. */
+		BULKHEAD_FULL("too many concurrent calls"),
+
+		/** The exchange, body included, ran past its deadline. */
+		TIMEOUT("deadline exceeded"),
+
+		/** No connection to the service could be made. */
+		CONNECT_FAILURE("connection failed"),
+
+		/** The service answered with a server error or broke the connection mid-exchange. */
+		SERVER_ERROR("server error"),
+
+		/** The service answered 429 Too Many Requests. */
+		THROTTLED("throttled by the service"),
+
+		/** A retry was needed but the service's retry budget was spent. */
+		RETRY_BUDGET_EXHAUSTED("retry budget exhausted");
+
+		private final String description;
+
+		Reason(String description) {
+			this.description = description;
+		}
+
+		String description() {
+			return this.description;
+		}
+
+	}
+
+}

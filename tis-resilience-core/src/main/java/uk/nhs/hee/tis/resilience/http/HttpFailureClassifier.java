@@ -1,0 +1,148 @@
+package uk.nhs.hee.tis.resilience.http;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+
+/**
+ * Decides what counts against a service and what is safe to send again. Connect failures, timeouts,
+ * 5xx, 408 and 429 are failures; every other status is a success for the breaker (the caller still
+ * sees its own error). A request is safe to repeat when its method is idempotent or it carries an
+ * {@code Idempotency-Key}; any request may be repeated when its connection was never established.
+ *
+ * @since 0.1.0
+ */
+public final class HttpFailureClassifier {
+
+	private static final Set<String> IDEMPOTENT_METHODS = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
+
+	private HttpFailureClassifier() {
+	}
+
+	/**
+	 * Classifies a response status.
+	 * @param status the HTTP status code
+	 * @return the failure reason, or {@code null} when the status is not a failure of the service
+	 */
+	public static @Nullable Reason reasonForStatus(int status) {
+		if (status == 429) {
+			return Reason.THROTTLED;
+		}
+		if (status == 408) {
+			return Reason.TIMEOUT;
+		}
+		return (status >= 500 && status <= 599) ? Reason.SERVER_ERROR : null;
+	}
+
+	/**
+	 * Classifies an exception thrown by a call, looking through its causes.
+	 * @param failure what the call threw
+	 * @return the failure reason, or {@code null} when the exception says nothing about the
+	 * service's availability (a bug in the caller, a parsing error, ...)
+	 */
+	public static @Nullable Reason reasonForException(Throwable failure) {
+		if (neverConnected(failure)) {
+			return Reason.CONNECT_FAILURE;
+		}
+		Reason reason = null;
+		for (Throwable t = failure; t != null; t = t.getCause()) {
+			if (t instanceof ServiceUnavailableException unavailable) {
+				return unavailable.reason();
+			}
+			if (isTimeout(t)) {
+				return Reason.TIMEOUT;
+			}
+			if (t instanceof IOException && reason == null) {
+				reason = Reason.SERVER_ERROR;
+			}
+			if (t.getCause() == t) {
+				break;
+			}
+		}
+		return reason;
+	}
+
+	private static boolean isTimeout(Throwable t) {
+		return t instanceof SocketTimeoutException || t instanceof HttpTimeoutException
+				|| t instanceof TimeoutException
+				|| (t instanceof InterruptedIOException && !(t.getClass() == InterruptedIOException.class));
+	}
+
+	/**
+	 * Returns whether the failure happened before a connection was established, so the server
+	 * cannot have seen the request.
+	 * @param failure what the call threw
+	 * @return whether no byte of the request can have reached the server
+	 */
+	public static boolean neverConnected(Throwable failure) {
+		for (Throwable t = failure; t != null; t = t.getCause()) {
+			if (t instanceof ConnectException || t instanceof NoRouteToHostException
+					|| t instanceof UnknownHostException || t instanceof PortUnreachableException
+					|| t instanceof HttpConnectTimeoutException) {
+				return true;
+			}
+			if (t.getCause() == t) {
+				break;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * Returns whether a request may be sent again after it may have reached the server.
+	 * @param method the HTTP method
+	 * @param hasIdempotencyKey whether the request carries an {@code Idempotency-Key} header
+	 * @return whether sending it twice cannot change data twice
+	 */
+	public static boolean isIdempotent(String method, boolean hasIdempotencyKey) {
+		return hasIdempotencyKey || IDEMPOTENT_METHODS.contains(method.toUpperCase(Locale.ROOT));
+	}
+
+	/**
+	 * Reads a {@code Retry-After} header: delay-seconds or an HTTP date.
+	 * @param value the header value, or {@code null}
+	 * @param clock the clock an HTTP date is measured against
+	 * @return the wait (zero for a date in the past), or {@code null} when absent or unreadable
+	 */
+	public static @Nullable Duration parseRetryAfter(@Nullable String value, Clock clock) {
+		if (value == null || value.isBlank()) {
+			return null;
+		}
+		String trimmed = value.trim();
+		try {
+			long seconds = Long.parseLong(trimmed);
+			return (seconds >= 0) ? Duration.ofSeconds(seconds) : null;
+		}
+		catch (NumberFormatException ex) {
+			// not delay-seconds: try an HTTP date below
+		}
+		try {
+			ZonedDateTime date = ZonedDateTime.parse(trimmed, DateTimeFormatter.RFC_1123_DATE_TIME);
+			Duration wait = Duration.between(clock.instant(), date.toInstant());
+			return wait.isNegative() ? Duration.ZERO : wait;
+		}
+		catch (DateTimeParseException ex) {
+			return null;
+		}
+	}
+
+}

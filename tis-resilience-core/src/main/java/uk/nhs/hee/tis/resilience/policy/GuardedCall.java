@@ -1,0 +1,73 @@
+package uk.nhs.hee.tis.resilience.policy;
+
+import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+
+/**
+ * One logical call as {@link ServiceGuard} runs it: one or more attempts, each given its deadline.
+ * An HTTP client adapter implements this to tell the guard which results are failures, how to
+ * release a result it will not use, and when a result it hands to the caller is really finished
+ * (for HTTP: when the body has been read or closed).
+ *
+ * @param <T> the result of an attempt
+ * @since 0.1.0
+ */
+public interface GuardedCall<T> {
+
+	/**
+	 * Returns whether the call may be sent again after it may have reached the service.
+	 * @return whether repeating the call cannot change data twice
+	 */
+	boolean idempotent();
+
+	/**
+	 * Makes one attempt.
+	 * @param timeout deadline for this attempt, measured from now
+	 * @return the result
+	 * @throws Exception when the attempt fails
+	 */
+	T attempt(Duration timeout) throws Exception;
+
+	/**
+	 * Tells whether a result is a failure of the service (for HTTP: 5xx, 408, 429).
+	 * @param result the result of an attempt
+	 * @return the failure, or {@code null} for a success
+	 */
+	default @Nullable Failure failureOf(T result) {
+		return null;
+	}
+
+	/**
+	 * Releases a result that will not reach the caller because the call is retried.
+	 * @param result the result to release
+	 */
+	default void discard(T result) {
+	}
+
+	/**
+	 * Hands the final result to the caller. The call is finished (its bulkhead slot released and
+	 * its outcome recorded by the breaker) when {@code completion} is told so; by default at once.
+	 * @param result the final result
+	 * @param failure what {@link #failureOf} said of it
+	 * @param completion to be told once, when the result is finished with
+	 * @return what the caller gets
+	 */
+	default T handOver(T result, @Nullable Failure failure, CallCompletion completion) {
+		completion.finish(failure);
+		return result;
+	}
+
+	/**
+	 * A result that counts as a failure of the service.
+	 *
+	 * @param reason why it is a failure
+	 * @param retryAfter how long the service asked callers to wait, when it said
+	 * @since 0.1.0
+	 */
+	record Failure(Reason reason, @Nullable Duration retryAfter) {
+	}
+
+}

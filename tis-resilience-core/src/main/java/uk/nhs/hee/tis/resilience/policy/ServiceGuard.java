@@ -1,0 +1,286 @@
+package uk.nhs.hee.tis.resilience.policy;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker.State;
+import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+
+/**
+ * Runs calls to one downstream service under its {@link ServicePolicy}, in this order: circuit
+ * breaker (one logical call counts once, whatever its retries) → retry (only when safe, with
+ * jittered exponential backoff, within the {@link RetryBudget}, never while the breaker is open) →
+ * bulkhead (one slot per attempt in flight) → per-attempt deadline (enforced by the attempt itself,
+ * on the caller's thread).
+ * <p>
+ * The breaker and bulkhead are Resilience4j's; one guard, and so one breaker, exists per service
+ * and is shared by every client that calls it.
+ *
+ * @since 0.1.0
+ */
+public final class ServiceGuard {
+
+	private final String name;
+
+	private final ServicePolicy policy;
+
+	private final CircuitBreaker circuitBreaker;
+
+	private final Bulkhead bulkhead;
+
+	private final RetryBudget retryBudget;
+
+	private volatile long openedAtNanos;
+
+	ServiceGuard(String name, ServicePolicy policy, CircuitBreaker circuitBreaker, Bulkhead bulkhead) {
+		this.name = name;
+		this.policy = policy;
+		this.circuitBreaker = circuitBreaker;
+		this.bulkhead = bulkhead;
+		this.retryBudget = new RetryBudget(policy.retry().budgetRatio(), policy.retry().budgetMinPerSecond());
+		this.openedAtNanos = System.nanoTime();
+		circuitBreaker.getEventPublisher().onStateTransition((event) -> {
+			if (event.getStateTransition().getToState() == State.OPEN) {
+				this.openedAtNanos = System.nanoTime();
+			}
+		});
+	}
+
+	/**
+	 * Returns the service's name.
+	 * @return the name
+	 */
+	public String name() {
+		return this.name;
+	}
+
+	/**
+	 * Returns the policy calls run under.
+	 * @return the policy
+	 */
+	public ServicePolicy policy() {
+		return this.policy;
+	}
+
+	/**
+	 * Returns the service's circuit breaker.
+	 * @return the breaker, shared by every caller of this service
+	 */
+	public CircuitBreaker circuitBreaker() {
+		return this.circuitBreaker;
+	}
+
+	/**
+	 * Returns the service's bulkhead.
+	 * @return the bulkhead
+	 */
+	public Bulkhead bulkhead() {
+		return this.bulkhead;
+	}
+
+	/**
+	 * Runs a plain callable under the policy. Its exceptions are classified like HTTP client
+	 * exceptions (connect failures and timeouts count against the service); it is retried only when
+	 * {@code idempotent}, or when its connection was never established.
+	 * @param <T> the result type
+	 * @param idempotent whether the callable may be run again after it may have reached the service
+	 * @param callable the work; it must bound its own time by the policy's response timeout
+	 * @return the result
+	 * @throws ServiceUnavailableException when the service is unavailable
+	 * @throws Exception what the callable threw, when it is not a failure of the service
+	 */
+	public <T> T execute(boolean idempotent, Callable<T> callable) throws Exception {
+		return execute(new GuardedCall<>() {
+
+			@Override
+			public boolean idempotent() {
+				return idempotent;
+			}
+
+			@Override
+			public T attempt(Duration timeout) throws Exception {
+				return callable.call();
+			}
+
+		});
+	}
+
+	/**
+	 * Runs one logical call under the policy.
+	 * @param <T> the result type
+	 * @param call the call
+	 * @return what {@link GuardedCall#handOver} returns for the final result
+	 * @throws ServiceUnavailableException when the breaker is open, the bulkhead is full, or the
+	 * attempts failed with a connect failure, a timeout or an I/O error
+	 * @throws Exception what an attempt threw, when it is not a failure of the service
+	 */
+	public <T> T execute(GuardedCall<T> call) throws Exception {
+		if (!this.circuitBreaker.tryAcquirePermission()) {
+			throw rejected(Reason.CIRCUIT_OPEN, remainingOpenTime());
+		}
+		long start = this.circuitBreaker.getCurrentTimestamp();
+		this.retryBudget.recordCall();
+		for (int attempt = 1;; attempt++) {
+			if (!this.bulkhead.tryAcquirePermission()) {
+				this.circuitBreaker.releasePermission();
+				throw rejected(Reason.BULKHEAD_FULL, null);
+			}
+			T result;
+			try {
+				result = call.attempt(this.policy.responseTimeout());
+			}
+			catch (Exception ex) {
+				this.bulkhead.onComplete();
+				Reason reason = HttpFailureClassifier.reasonForException(ex);
+				if (reason == null) {
+					this.circuitBreaker.releasePermission();
+					throw ex;
+				}
+				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
+				RetryDecision decision = decideRetry(attempt, safe, null);
+				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
+					continue;
+				}
+				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
+				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
+				throw new ServiceUnavailableException(this.name, reported, null, ex);
+			}
+			GuardedCall.Failure failure;
+			try {
+				failure = call.failureOf(result);
+			}
+			catch (RuntimeException ex) {
+				this.bulkhead.onComplete();
+				this.circuitBreaker.releasePermission();
+				throw ex;
+			}
+			if (failure != null && decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY) {
+				call.discard(result);
+				this.bulkhead.onComplete();
+				if (backOff(attempt, failure.retryAfter())) {
+					continue;
+				}
+				// Interrupted while backing off: the discarded result cannot be handed over.
+				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, asException(failure));
+				throw new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
+			}
+			return call.handOver(result, failure, new Completion(start));
+		}
+	}
+
+	private RetryDecision decideRetry(int attempt, boolean safe, @Nullable Duration retryAfter) {
+		if (!safe || attempt >= this.policy.retry().maxAttempts() || isOpen()) {
+			return RetryDecision.NO;
+		}
+		if (retryAfter != null && retryAfter.compareTo(this.policy.retry().maxBackoff()) > 0) {
+			return RetryDecision.NO;
+		}
+		return this.retryBudget.tryAcquireRetry() ? RetryDecision.RETRY : RetryDecision.BUDGET_EXHAUSTED;
+	}
+
+	private boolean isOpen() {
+		State state = this.circuitBreaker.getState();
+		return state == State.OPEN || state == State.FORCED_OPEN;
+	}
+
+	// Sleeps before the next attempt; false when interrupted (the interrupt is kept).
+	private boolean backOff(int attempt, @Nullable Duration retryAfter) {
+		ServicePolicy.RetryPolicy retry = this.policy.retry();
+		double base = retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1);
+		double jittered = base * (1 - retry.jitter() * ThreadLocalRandom.current().nextDouble());
+		long waitNanos = (long) Math.min(jittered, retry.maxBackoff().toNanos());
+		if (retryAfter != null) {
+			waitNanos = Math.max(waitNanos, retryAfter.toNanos());
+		}
+		long until = System.nanoTime() + waitNanos;
+		for (long left = waitNanos; left > 0; left = until - System.nanoTime()) {
+			LockSupport.parkNanos(this, left);
+			if (Thread.currentThread().isInterrupted()) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	private long elapsed(long start) {
+		return this.circuitBreaker.getCurrentTimestamp() - start;
+	}
+
+	private @Nullable Duration remainingOpenTime() {
+		if (this.circuitBreaker.getState() != State.OPEN) {
+			return null;
+		}
+		long waited = System.nanoTime() - this.openedAtNanos;
+		long remaining = this.policy.circuitBreaker().waitDurationInOpenState().toNanos() - waited;
+		return Duration.ofNanos(Math.max(remaining, TimeUnit.MILLISECONDS.toNanos(1)));
+	}
+
+	private ServiceUnavailableException rejected(Reason reason, @Nullable Duration retryAfter) {
+		return new ServiceUnavailableException(this.name, reason, retryAfter, null);
+	}
+
+	private ServiceUnavailableException asException(GuardedCall.Failure failure) {
+		return new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
+	}
+
+	@Override
+	public String toString() {
+		return "service '" + this.name + "': " + this.policy;
+	}
+
+	private enum RetryDecision {
+
+		RETRY, NO, BUDGET_EXHAUSTED
+
+	}
+
+	private final class Completion implements CallCompletion {
+
+		private final long start;
+
+		private final AtomicBoolean finished = new AtomicBoolean();
+
+		Completion(long start) {
+			this.start = start;
+		}
+
+		@Override
+		public void finish(GuardedCall.@Nullable Failure failure) {
+			if (!this.finished.compareAndSet(false, true)) {
+				return;
+			}
+			ServiceGuard guard = ServiceGuard.this;
+			guard.bulkhead.onComplete();
+			if (failure == null) {
+				guard.circuitBreaker.onSuccess(guard.elapsed(this.start), TimeUnit.NANOSECONDS);
+			}
+			else {
+				guard.circuitBreaker.onError(guard.elapsed(this.start), TimeUnit.NANOSECONDS, guard.asException(failure));
+			}
+		}
+
+		@Override
+		public void finish(Throwable exception) {
+			Reason reason = HttpFailureClassifier.reasonForException(exception);
+			if (reason != null) {
+				finish(new GuardedCall.Failure(reason, null));
+			}
+			else if (this.finished.compareAndSet(false, true)) {
+				ServiceGuard.this.bulkhead.onComplete();
+				ServiceGuard.this.circuitBreaker.releasePermission();
+			}
+		}
+
+	}
+
+}
