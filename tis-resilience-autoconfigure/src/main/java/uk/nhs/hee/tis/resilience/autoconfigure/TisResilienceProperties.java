@@ -144,7 +144,8 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 						or(this.staleIfError, base.staleIfError()));
 			}
 			catch (IllegalArgumentException | NullPointerException ex) {
-				throw new IllegalArgumentException(prefix + "." + ex.getMessage(), ex);
+				// The key-naming message is all a user needs; the core exception would only repeat it.
+				throw new IllegalArgumentException(prefix + "." + ex.getMessage());
 			}
 		}
 

@@ -1,0 +1,169 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.time.Duration;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.service.HttpServiceClientPropertiesAutoConfiguration;
+import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.restclient.RestTemplateBuilder;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.service.HttpServiceClientAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
+import org.springframework.web.service.annotation.GetExchange;
+import org.springframework.web.service.registry.ImportHttpServices;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+class HttpClientResilienceAutoConfigurationTests {
+
+	@RegisterExtension
+	static WireMockExtension server = WireMockExtension.newInstance()
+		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+		.build();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HttpClientAutoConfiguration.class,
+				ImperativeHttpClientAutoConfiguration.class, HttpMessageConvertersAutoConfiguration.class,
+				RestClientAutoConfiguration.class, RestTemplateAutoConfiguration.class,
+				HttpServiceClientPropertiesAutoConfiguration.class, HttpServiceClientAutoConfiguration.class,
+				TisResilienceAutoConfiguration.class, HttpClientResilienceAutoConfiguration.class))
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.profile.response-timeout=500ms",
+				"tis.resilience.services.profile.retry.max-attempts=1");
+
+	private static void stubSlowUserinfo() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(5_000)));
+	}
+
+	@Test
+	void protectsTheRestClientBuilder() {
+		this.runner.run((context) -> {
+			assertThat(context).hasSingleBean(ResilientHttpClients.class);
+			stubSlowUserinfo();
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertTimesOut(() -> client.get().uri(server.baseUrl() + "/profile/api/userinfo").retrieve().body(String.class));
+		});
+	}
+
+	@Test
+	void protectsARestTemplateBeanBuiltWithoutTheBuilder() {
+		this.runner.withUserConfiguration(UserBuiltClients.class).run((context) -> {
+			stubSlowUserinfo();
+			RestTemplate template = context.getBean(RestTemplate.class);
+			assertThat(template.getInterceptors()).hasAtLeastOneElementOfType(ResilientClientHttpRequestInterceptor.class);
+			assertTimesOut(() -> template.getForObject(server.baseUrl() + "/profile/api/userinfo", String.class));
+		});
+	}
+
+	@Test
+	void protectsARestClientBeanBuiltWithoutTheBuilder() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner
+			.withPropertyValues("tis.resilience.services.profile.circuit-breaker.sliding-window-size=2",
+					"tis.resilience.services.profile.circuit-breaker.minimum-number-of-calls=2")
+			.withUserConfiguration(UserBuiltClients.class)
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.class);
+				String url = server.baseUrl() + "/profile/api/userinfo";
+				assertThat(client.get().uri(url).retrieve().body(String.class)).isEqualTo("me");
+				context.getBean(uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry.class)
+					.guard("profile")
+					.circuitBreaker()
+					.transitionToForcedOpenState();
+				assertThatExceptionOfType(ServiceUnavailableException.class)
+					.isThrownBy(() -> client.get().uri(url).retrieve().body(String.class))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN));
+			});
+	}
+
+	@Test
+	void protectsHttpServiceClientGroups() {
+		this.runner.withUserConfiguration(ProfileGroup.class)
+			.withPropertyValues("spring.http.serviceclient.profile.base-url=" + server.baseUrl() + "/profile")
+			.run((context) -> {
+				stubSlowUserinfo();
+				ProfileApi profile = context.getBean(ProfileApi.class);
+				assertTimesOut(profile::userinfo);
+			});
+	}
+
+	@Test
+	void addsTheGuardOnlyOnceToAClientBuiltFromTheBuilder() {
+		this.runner.run((context) -> {
+			RestTemplate template = context.getBean(RestTemplateBuilder.class).build();
+			assertThat(template.getInterceptors()).filteredOn(ResilientClientHttpRequestInterceptor.class::isInstance)
+				.hasSize(1);
+		});
+	}
+
+	@Test
+	void leavesClientsAloneWhenDisabled() {
+		this.runner.withPropertyValues("tis.resilience.enabled=false").run((context) -> {
+			assertThat(context).doesNotHaveBean(ResilientHttpClients.class);
+			RestTemplate template = context.getBean(RestTemplateBuilder.class).build();
+			assertThat(template.getInterceptors()).isEmpty();
+		});
+	}
+
+	@Test
+	void backsOffWithoutSpringsRestClient() {
+		this.runner.withClassLoader(new FilteredClassLoader(RestClient.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(ResilientHttpClients.class));
+	}
+
+	private static void assertTimesOut(Runnable call) {
+		long start = System.nanoTime();
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(call::run)
+			.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserBuiltClients {
+
+		@Bean
+		RestTemplate plainRestTemplate() {
+			return new RestTemplate();
+		}
+
+		@Bean
+		RestClient plainRestClient() {
+			return RestClient.create();
+		}
+
+	}
+
+	interface ProfileApi {
+
+		@GetExchange("/api/userinfo")
+		String userinfo();
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ImportHttpServices(group = "profile", types = ProfileApi.class)
+	static class ProfileGroup {
+
+	}
+
+}

@@ -1,0 +1,136 @@
+package uk.nhs.hee.tis.resilience.policy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.Test;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+
+/** The guard on plain callables, as {@code @Resilient} and Spring Cloud's factory use it. */
+class ServiceGuardTests {
+
+	private final ServicePolicy policy = ServicePolicy.defaults()
+		.withRetry(new ServicePolicy.RetryPolicy(3, Duration.ofMillis(1), 2, 0.5, Duration.ofSeconds(1), 0.2, 10))
+		.withBulkhead(new ServicePolicy.BulkheadPolicy(1, Duration.ZERO));
+
+	private final ServiceGuardRegistry registry = new ServiceGuardRegistry(this.policy,
+			Map.of("keycloak-admin", this.policy), 2);
+
+	private final ServiceGuard guard = this.registry.guard("keycloak-admin");
+
+	private final AtomicInteger attempts = new AtomicInteger();
+
+	@Test
+	void rejectsWithoutCallingWhileTheBreakerIsOpen() {
+		this.guard.circuitBreaker().transitionToOpenState();
+		assertThatExceptionOfType(ServiceUnavailableException.class)
+			.isThrownBy(() -> this.guard.execute(true, this.attempts::incrementAndGet))
+			.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN))
+			.satisfies((ex) -> assertThat(ex.retryAfter()).isPresent());
+		assertThat(this.attempts).hasValue(0);
+	}
+
+	@Test
+	void retriesAnIdempotentCallThatCouldNotConnectThenReportsIt() {
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(true, () -> {
+			this.attempts.incrementAndGet();
+			throw new ConnectException("refused");
+		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+		assertThat(this.attempts).hasValue(3);
+		assertThat(this.guard.circuitBreaker().getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+	}
+
+	@Test
+	void neverRepeatsACallThatIsNotIdempotentOnceItMayHaveReachedTheService() {
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(false, () -> {
+			this.attempts.incrementAndGet();
+			throw new IOException("Connection reset");
+		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.SERVER_ERROR));
+		assertThat(this.attempts).hasValue(1);
+	}
+
+	@Test
+	void stopsRetryingOnceTheBreakerOpens() {
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(true, () -> {
+			this.attempts.incrementAndGet();
+			this.guard.circuitBreaker().transitionToForcedOpenState();
+			throw new UncheckedIOException(new ConnectException("refused"));
+		}));
+		assertThat(this.attempts).hasValue(1);
+	}
+
+	@Test
+	void passesOnExceptionsThatSayNothingOfAvailabilityWithoutCountingThem() {
+		assertThatIllegalStateException().isThrownBy(() -> this.guard.execute(true, () -> {
+			this.attempts.incrementAndGet();
+			throw new IllegalStateException("bug in the caller");
+		}));
+		assertThat(this.attempts).hasValue(1);
+		CircuitBreaker.Metrics metrics = this.guard.circuitBreaker().getMetrics();
+		assertThat(metrics.getNumberOfFailedCalls() + metrics.getNumberOfSuccessfulCalls()).isZero();
+	}
+
+	@Test
+	void rejectsACallBeyondTheBulkheadAtOnce() throws Exception {
+		CountDownLatch inside = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		ExecutorService executor = Executors.newSingleThreadExecutor();
+		try {
+			Future<String> first = executor.submit(() -> this.guard.execute(true, () -> {
+				inside.countDown();
+				release.await();
+				return "first";
+			}));
+			assertThat(inside.await(5, TimeUnit.SECONDS)).isTrue();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> this.guard.execute(true, this.attempts::incrementAndGet))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.BULKHEAD_FULL));
+			release.countDown();
+			assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo("first");
+			assertThat(this.attempts).hasValue(0);
+		}
+		finally {
+			executor.shutdownNow();
+		}
+	}
+
+	@Test
+	void sharesOneGuardForUnconfiguredServicesOnceTheRegistryIsFull() {
+		ServiceGuard first = this.registry.guard("a:80");
+		ServiceGuard second = this.registry.guard("b:80");
+		ServiceGuard third = this.registry.guard("c:80");
+		ServiceGuard fourth = this.registry.guard("d:80");
+		assertThat(first.name()).isEqualTo("a:80");
+		assertThat(second.name()).isEqualTo("b:80");
+		assertThat(third.name()).isEqualTo(ServiceGuardRegistry.OVERFLOW_SERVICE);
+		assertThat(fourth).isSameAs(third);
+		assertThat(this.registry.guard("a:80")).isSameAs(first);
+		assertThat(this.registry.guard("keycloak-admin")).isSameAs(this.guard);
+	}
+
+	@Test
+	void boundsTheRegistryWhateverTheNumberOfHosts() {
+		for (int i = 0; i < 10_000; i++) {
+			this.registry.guard("host-" + i + ":80");
+		}
+		assertThat(this.registry.guards()).hasSize(4);
+		assertThat(this.registry.circuitBreakerRegistry().getAllCircuitBreakers()).hasSize(4);
+	}
+
+}
