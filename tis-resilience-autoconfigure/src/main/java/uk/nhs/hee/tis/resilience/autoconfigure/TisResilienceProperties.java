@@ -22,12 +22,12 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
  * {@code defaults}; each entry of {@code services} overrides what it sets. Values are checked when
  * they are bound: a bad one stops startup with a message naming its key.
  *
- * @param enabled whether the starter protects outbound calls
- * @param defaults policy every service inherits
- * @param services downstream services by name, each with the URL its requests start with and what
- * it overrides of the defaults
- * @param maxUnconfiguredServices how many services that are not configured (named host:port) get a
- * breaker of their own; further ones share one
+ * @param enabled Whether the starter protects outbound calls.
+ * @param defaults Policy every service inherits.
+ * @param services Downstream services by name, each with the URL its requests start with and what
+ * it overrides of the defaults.
+ * @param maxUnconfiguredServices How many services that are not configured (named host:port) get a
+ * breaker of their own; further ones share one.
  * @since 0.1.0
  */
 @ConfigurationProperties("tis.resilience")
@@ -122,13 +122,13 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * What one service sets (or, under {@code defaults}, what every service inherits). A value left
 	 * out is inherited.
 	 *
-	 * @param url outbound requests whose URL starts with this one belong to this service
-	 * @param connectTimeout how long to wait for a connection
-	 * @param responseTimeout deadline for one attempt of the whole exchange, response body included
-	 * @param circuitBreaker circuit breaker settings
-	 * @param bulkhead bulkhead settings
-	 * @param retry retry settings
-	 * @param staleIfError how stale a GET response may be when it is served because the service failed
+	 * @param url Outbound requests whose URL starts with this one belong to this service.
+	 * @param connectTimeout How long to wait for a connection.
+	 * @param responseTimeout Deadline for one attempt of the whole exchange, response body included.
+	 * @param circuitBreaker Circuit breaker settings.
+	 * @param bulkhead Bulkhead settings.
+	 * @param retry Retry settings.
+	 * @param staleIfError How stale a GET response may be when it is served because the service failed.
 	 * @since 0.1.0
 	 */
 	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
@@ -154,13 +154,13 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	/**
 	 * Circuit breaker settings of a service.
 	 *
-	 * @param failureRateThreshold percentage of failed calls (over 0, at most 100) that opens the breaker
-	 * @param slowCallDurationThreshold calls slower than this count as slow
-	 * @param slowCallRateThreshold percentage of slow calls (over 0, at most 100) that opens the breaker
-	 * @param slidingWindowSize number of most recent calls the rates are computed over
-	 * @param minimumNumberOfCalls calls needed in the window before the rates are evaluated
-	 * @param waitDurationInOpenState how long the breaker stays open before trial calls are let through
-	 * @param permittedCallsInHalfOpenState trial calls let through while half-open
+	 * @param failureRateThreshold Percentage of failed calls (over 0, at most 100) that opens the breaker.
+	 * @param slowCallDurationThreshold Calls slower than this count as slow.
+	 * @param slowCallRateThreshold Percentage of slow calls (over 0, at most 100) that opens the breaker.
+	 * @param slidingWindowSize Number of most recent calls the rates are computed over.
+	 * @param minimumNumberOfCalls Calls needed in the window before the rates are evaluated.
+	 * @param waitDurationInOpenState How long the breaker stays open before trial calls are let through.
+	 * @param permittedCallsInHalfOpenState Trial calls let through while half-open.
 	 * @since 0.1.0
 	 */
 	public record CircuitBreakerProperties(@Nullable Float failureRateThreshold,
@@ -183,8 +183,8 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	/**
 	 * Bulkhead settings of a service.
 	 *
-	 * @param maxConcurrentCalls calls to the service that may be in flight at once
-	 * @param maxWaitDuration how long a call may wait for a free slot before it is rejected
+	 * @param maxConcurrentCalls Calls to the service that may be in flight at once.
+	 * @param maxWaitDuration How long a call may wait for a free slot before it is rejected.
 	 * @since 0.1.0
 	 */
 	public record BulkheadProperties(@Nullable Integer maxConcurrentCalls, @Nullable Duration maxWaitDuration) {
@@ -199,13 +199,13 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	/**
 	 * Retry settings of a service.
 	 *
-	 * @param maxAttempts total attempts, the first included (1 disables retries)
-	 * @param initialBackoff wait before the first retry
-	 * @param multiplier factor applied to the wait before each further retry
-	 * @param jitter fraction (0 to 1) of each wait that is randomised
-	 * @param maxBackoff longest wait before a retry; a Retry-After longer than this is not waited for
-	 * @param budgetRatio retries may add at most this fraction (0 to 1) to the calls made
-	 * @param budgetMinPerSecond retries always allowed per second, whatever the ratio
+	 * @param maxAttempts Total attempts, the first included (1 disables retries).
+	 * @param initialBackoff Wait before the first retry.
+	 * @param multiplier Factor applied to the wait before each further retry.
+	 * @param jitter Fraction (0 to 1) of each wait that is randomised.
+	 * @param maxBackoff Longest wait before a retry; a Retry-After longer than this is not waited for.
+	 * @param budgetRatio Retries may add at most this fraction (0 to 1) to the calls made.
+	 * @param budgetMinPerSecond Retries always allowed per second, whatever the ratio.
 	 * @since 0.1.0
 	 */
 	public record RetryProperties(@Nullable Integer maxAttempts, @Nullable Duration initialBackoff,

@@ -1,17 +1,26 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.restclient.RestClientCustomizer;
 import org.springframework.boot.restclient.RestTemplateCustomizer;
 import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
 import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
+import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
@@ -20,9 +29,10 @@ import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
- * Protects Spring's blocking HTTP clients. {@code RestClient.Builder} (and so the HTTP service
- * client groups of {@code @HttpExchange} interfaces) and {@code RestTemplateBuilder} get the guard
- * interceptor and a request factory with each service's timeouts; {@code RestClient},
+ * Protects Spring's blocking HTTP clients. Boot's {@code ClientHttpRequestFactoryBuilder} is
+ * wrapped so that every request factory Boot builds applies each service's timeouts;
+ * {@code RestClient.Builder} (and so the HTTP service client groups of {@code @HttpExchange}
+ * interfaces) and {@code RestTemplateBuilder} get the guard interceptor; {@code RestClient},
  * {@code RestTemplate} and {@code RestClient.Builder} beans built without Boot's builders get the
  * interceptor too.
  *
@@ -30,11 +40,15 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  */
 @AutoConfiguration(after = TisResilienceAutoConfiguration.class,
 		before = { RestClientAutoConfiguration.class, RestTemplateAutoConfiguration.class },
-		afterName = "org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration")
-@ConditionalOnClass({ RestClient.class, RestClientCustomizer.class })
+		beforeName = "org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration")
+@ConditionalOnClass({ RestClient.class, RestClientCustomizer.class, ClientHttpRequestFactoryBuilder.class })
 @ConditionalOnBean(ServiceGuardRegistry.class)
 @ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
 public final class HttpClientResilienceAutoConfiguration {
+
+	private static final Log logger = LogFactory.getLog(HttpClientResilienceAutoConfiguration.class);
+
+	static final String FACTORY_PROPERTY = "spring.http.clients.imperative.factory";
 
 	@Bean
 	static ResilientHttpClientBeanPostProcessor tisResilientHttpClientBeanPostProcessor(
@@ -43,17 +57,40 @@ public final class HttpClientResilienceAutoConfiguration {
 	}
 
 	@Bean
-	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, TisResilienceProperties properties,
-			ObjectProvider<HttpClientSettings> settings) {
-		ServiceResolver resolver = new ServiceResolver(properties.serviceUrls());
-		return new ResilientHttpClients(new ResilientClientHttpRequestInterceptor(registry, resolver),
-				new ServiceClientHttpRequestFactory(registry, resolver,
-						settings.getIfAvailable(HttpClientSettings::defaults)));
+	ServiceResolver tisServiceResolver(TisResilienceProperties properties) {
+		return new ServiceResolver(properties.serviceUrls());
+	}
+
+	@Bean
+	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, ServiceResolver resolver,
+			ObjectProvider<ClientHttpRequestFactory> requestFactory) {
+		return new ResilientHttpClients(new ResilientClientHttpRequestInterceptor(registry, resolver), requestFactory);
+	}
+
+	/**
+	 * Applies each service's timeouts to every request factory Boot builds. Unless the application
+	 * chose a client with {@value #FACTORY_PROPERTY}, the JDK client is used: its read timeout is
+	 * the only one that bounds the whole exchange, body included (see decision record 0003).
+	 */
+	@Bean
+	@Order(Ordered.LOWEST_PRECEDENCE)
+	ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> tisResilienceRequestFactoryBuilderCustomizer(
+			ServiceGuardRegistry registry, ServiceResolver resolver, Environment environment) {
+		boolean chosen = environment.containsProperty(FACTORY_PROPERTY);
+		return (builder) -> {
+			ClientHttpRequestFactoryBuilder<?> delegate = builder;
+			if (!chosen && !(builder instanceof JdkClientHttpRequestFactoryBuilder)) {
+				logger.info("tis-resilience sends HTTP requests with the JDK HttpClient, whose deadline covers the "
+						+ "response body; set " + FACTORY_PROPERTY + " to choose another client");
+				delegate = ClientHttpRequestFactoryBuilder.jdk();
+			}
+			return new ServiceClientHttpRequestFactoryBuilder(delegate, registry, resolver);
+		};
 	}
 
 	@Bean
 	RestClientCustomizer tisResilienceRestClientCustomizer(ResilientHttpClients clients) {
-		return clients::protect;
+		return clients::addInterceptor;
 	}
 
 	@Configuration(proxyBeanMethods = false)
@@ -62,7 +99,7 @@ public final class HttpClientResilienceAutoConfiguration {
 
 		@Bean
 		RestTemplateCustomizer tisResilienceRestTemplateCustomizer(ResilientHttpClients clients) {
-			return clients::protect;
+			return clients::addInterceptor;
 		}
 
 	}

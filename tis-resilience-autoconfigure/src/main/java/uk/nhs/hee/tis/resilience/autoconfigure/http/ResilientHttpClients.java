@@ -2,56 +2,49 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.util.List;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.http.client.SimpleClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
 /**
- * Puts the guard interceptor (first in the chain, once) and the per-service request factory on
- * Spring's HTTP clients.
+ * Puts the guard interceptor on Spring's HTTP clients: first in the chain, and once.
  */
 final class ResilientHttpClients {
 
 	private final ResilientClientHttpRequestInterceptor interceptor;
 
-	private final ServiceClientHttpRequestFactory requestFactory;
+	private final ObjectProvider<ClientHttpRequestFactory> requestFactory;
 
 	ResilientHttpClients(ResilientClientHttpRequestInterceptor interceptor,
-			ServiceClientHttpRequestFactory requestFactory) {
+			ObjectProvider<ClientHttpRequestFactory> requestFactory) {
 		this.interceptor = interceptor;
 		this.requestFactory = requestFactory;
 	}
 
-	/** Protects a builder: our request factory, unless the user sets another later, and the guard. */
-	void protect(RestClient.Builder builder) {
-		builder.requestFactory(this.requestFactory);
-		addInterceptor(builder);
-	}
-
-	/** Protects a builder a user made without Boot's: the guard only, keeping its request factory. */
+	/**
+	 * Adds the guard to a builder.
+	 * @return whether it was added (false when the builder already had it)
+	 */
 	boolean addInterceptor(RestClient.Builder builder) {
 		boolean[] added = new boolean[1];
 		builder.requestInterceptors((interceptors) -> added[0] = addFirst(interceptors));
 		return added[0];
 	}
 
-	void protect(RestTemplate restTemplate) {
-		restTemplate.setRequestFactory(this.requestFactory);
-		addFirst(restTemplate.getInterceptors());
-	}
-
-	/** Protects a template a user made without Boot's builder: the guard only. */
+	/**
+	 * Adds the guard to a template. A template still on Spring's default request factory, which has
+	 * no timeouts at all, is moved to the application's request factory, which applies each
+	 * service's timeouts.
+	 */
 	void addInterceptor(RestTemplate restTemplate) {
 		List<ClientHttpRequestInterceptor> interceptors = restTemplate.getInterceptors();
-		if (!interceptors.contains(this.interceptor)) {
-			ClientHttpRequestFactory current = restTemplate.getRequestFactory();
-			addFirst(interceptors);
-			if (current.getClass() == org.springframework.http.client.SimpleClientHttpRequestFactory.class) {
-				// Spring's default has no timeouts at all: give it the service's.
-				restTemplate.setRequestFactory(this.requestFactory);
-			}
+		if (interceptors.isEmpty() && restTemplate.getRequestFactory().getClass() == SimpleClientHttpRequestFactory.class) {
+			this.requestFactory.ifAvailable(restTemplate::setRequestFactory);
 		}
+		addFirst(interceptors);
 	}
 
 	private boolean addFirst(List<ClientHttpRequestInterceptor> interceptors) {

@@ -12,15 +12,14 @@ import org.springframework.http.HttpMethod;
 import org.springframework.http.client.ClientHttpRequest;
 import org.springframework.http.client.ClientHttpRequestFactory;
 
-import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 
 /**
- * Sends each request through a JDK {@code HttpClient} configured with the connect and response
- * timeouts of the request's service. Spring's JDK request factory enforces its read timeout over the
- * whole exchange, body included, with one shared timer rather than a thread per call; that is why
- * the starter uses it (see docs/decisions/0003-deadline-on-the-jdk-client.md). Factories are shared
- * by every service with the same pair of timeouts, so there are only a handful.
+ * Sends each request through a request factory built with the connect and response timeouts of the
+ * request's service, on top of the application's other HTTP client settings (SSL bundle,
+ * redirects). Factories are shared by every service with the same pair of timeouts, so there are
+ * only a handful.
  */
 final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory {
 
@@ -28,14 +27,17 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 
 	private final ServiceResolver resolver;
 
+	private final ClientHttpRequestFactoryBuilder<?> delegate;
+
 	private final HttpClientSettings baseSettings;
 
 	private final Map<Timeouts, ClientHttpRequestFactory> factories = new ConcurrentHashMap<>();
 
 	ServiceClientHttpRequestFactory(ServiceGuardRegistry registry, ServiceResolver resolver,
-			HttpClientSettings baseSettings) {
+			ClientHttpRequestFactoryBuilder<?> delegate, HttpClientSettings baseSettings) {
 		this.registry = registry;
 		this.resolver = resolver;
+		this.delegate = delegate;
 		this.baseSettings = baseSettings;
 	}
 
@@ -47,8 +49,7 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 	}
 
 	private ClientHttpRequestFactory createFactory(Timeouts timeouts) {
-		return ClientHttpRequestFactoryBuilder.jdk()
-			.build(this.baseSettings.withTimeouts(timeouts.connect(), timeouts.response()));
+		return this.delegate.build(this.baseSettings.withTimeouts(timeouts.connect(), timeouts.response()));
 	}
 
 	private record Timeouts(Duration connect, Duration response) {

@@ -11,6 +11,9 @@ import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfigur
 import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
 import org.springframework.boot.http.client.autoconfigure.service.HttpServiceClientPropertiesAutoConfiguration;
 import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.SimpleClientHttpRequestFactoryBuilder;
 import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
 import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
@@ -117,9 +120,32 @@ class HttpClientResilienceAutoConfigurationTests {
 	}
 
 	@Test
+	void sendsRequestsWithTheJdkClientByDefault() {
+		this.runner.run((context) -> {
+			ClientHttpRequestFactoryBuilder<?> builder = context.getBean(ClientHttpRequestFactoryBuilder.class);
+			assertThat(builder).isInstanceOf(ServiceClientHttpRequestFactoryBuilder.class);
+			assertThat(((ServiceClientHttpRequestFactoryBuilder) builder).delegate())
+				.isInstanceOf(JdkClientHttpRequestFactoryBuilder.class);
+		});
+	}
+
+	@Test
+	void keepsTheClientTheApplicationChoseAndStillAppliesTheServiceTimeouts() {
+		this.runner.withPropertyValues("spring.http.clients.imperative.factory=simple").run((context) -> {
+			ServiceClientHttpRequestFactoryBuilder builder = context.getBean(ServiceClientHttpRequestFactoryBuilder.class);
+			assertThat(builder.delegate()).isInstanceOf(SimpleClientHttpRequestFactoryBuilder.class);
+			stubSlowUserinfo();
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertTimesOut(() -> client.get().uri(server.baseUrl() + "/profile/api/userinfo").retrieve().body(String.class));
+		});
+	}
+
+	@Test
 	void leavesClientsAloneWhenDisabled() {
 		this.runner.withPropertyValues("tis.resilience.enabled=false").run((context) -> {
 			assertThat(context).doesNotHaveBean(ResilientHttpClients.class);
+			assertThat(context.getBean(ClientHttpRequestFactoryBuilder.class))
+				.isNotInstanceOf(ServiceClientHttpRequestFactoryBuilder.class);
 			RestTemplate template = context.getBean(RestTemplateBuilder.class).build();
 			assertThat(template.getInterceptors()).isEmpty();
 		});
