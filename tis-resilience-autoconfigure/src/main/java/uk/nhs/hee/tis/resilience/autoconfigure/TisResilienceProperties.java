@@ -11,6 +11,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy.BulkheadPolicy;
@@ -28,11 +29,14 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
  * it overrides of the defaults.
  * @param maxUnconfiguredServices How many services that are not configured (named host:port) get a
  * breaker of their own; further ones share one.
+ * @param staleCache Memory given to the stale-if-error cache of GET responses.
+ * @param problemDetails Problem Details answers for failures that reach a controller unhandled.
  * @since 0.1.0
  */
 @ConfigurationProperties("tis.resilience")
 public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @DefaultValue ServiceProperties defaults,
-		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices) {
+		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices,
+		@DefaultValue StaleCacheProperties staleCache, @DefaultValue ProblemDetailsProperties problemDetails) {
 
 	static final String PREFIX = "tis.resilience";
 
@@ -45,6 +49,11 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 		if (maxUnconfiguredServices < 0) {
 			throw new IllegalArgumentException(
 					PREFIX + ".max-unconfigured-services must not be negative but was " + maxUnconfiguredServices);
+		}
+		if (staleCache.maxSize().toBytes() <= 0 || staleCache.maxBodySize().toBytes() <= 0) {
+			throw new IllegalArgumentException(PREFIX + ".stale-cache.max-size and " + PREFIX
+					+ ".stale-cache.max-body-size must be positive but were " + staleCache.maxSize() + " and "
+					+ staleCache.maxBodySize());
 		}
 		if (defaults.url() != null) {
 			throw new IllegalArgumentException(
@@ -218,6 +227,29 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 					or(this.maxBackoff, base.maxBackoff()), or(this.budgetRatio, base.budgetRatio()),
 					or(this.budgetMinPerSecond, base.budgetMinPerSecond()));
 		}
+
+	}
+
+	/**
+	 * Memory given to the stale-if-error cache.
+	 *
+	 * @param maxSize Total size of the response bodies kept for stale-if-error, across all services.
+	 * @param maxBodySize Largest response body kept; a larger response is passed on and not kept.
+	 * @since 0.1.0
+	 */
+	public record StaleCacheProperties(@DefaultValue("16MB") DataSize maxSize,
+			@DefaultValue("256KB") DataSize maxBodySize) {
+
+	}
+
+	/**
+	 * Problem Details answers.
+	 *
+	 * @param enabled Whether a ServiceUnavailableException that reaches a controller unhandled is answered
+	 * with RFC 9457 Problem Details (503, or 504 for a timeout).
+	 * @since 0.1.0
+	 */
+	public record ProblemDetailsProperties(@DefaultValue("true") boolean enabled) {
 
 	}
 

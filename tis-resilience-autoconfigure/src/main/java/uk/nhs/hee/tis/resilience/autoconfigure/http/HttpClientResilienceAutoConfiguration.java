@@ -63,8 +63,11 @@ public final class HttpClientResilienceAutoConfiguration {
 
 	@Bean
 	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, ServiceResolver resolver,
-			ObjectProvider<ClientHttpRequestFactory> requestFactory) {
-		return new ResilientHttpClients(new ResilientClientHttpRequestInterceptor(registry, resolver), requestFactory);
+			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory) {
+		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
+				properties.staleCache().maxBodySize().toBytes());
+		return new ResilientHttpClients(new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses),
+				requestFactory);
 	}
 
 	/**

@@ -11,6 +11,7 @@ import org.springframework.http.client.ClientHttpRequestExecution;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.ClientHttpResponse;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
@@ -23,7 +24,9 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * it belongs to. Installed first in the chain, so that a retry runs the other interceptors again
  * (a fresh bearer token, for example). The response body is watched: the call is finished for the
  * breaker and the bulkhead when the body is read to its end or closed, and a body cut short by the
- * deadline surfaces as {@link Reason#TIMEOUT}, never as a truncated body.
+ * deadline surfaces as {@link Reason#TIMEOUT}, never as a truncated body. For GETs of a service
+ * with {@code stale-if-error}, the last good response is kept and served, marked stale, when the
+ * service fails.
  */
 final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {
 
@@ -33,11 +36,15 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private final ServiceResolver resolver;
 
+	private final StaleResponseCache staleResponses;
+
 	private final Clock clock;
 
-	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver) {
+	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
+			StaleResponseCache staleResponses) {
 		this.registry = registry;
 		this.resolver = resolver;
+		this.staleResponses = staleResponses;
 		this.clock = Clock.systemUTC();
 	}
 
@@ -47,8 +54,35 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
+		StaleResponseCache.Key staleKey = this.staleResponses.keyFor(guard, request);
+		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent);
+		if (staleKey == null) {
+			return execute(guard, exchange);
+		}
 		try {
-			return guard.execute(new Exchange(guard.name(), request, body, execution, idempotent));
+			ClientHttpResponse response = execute(guard, exchange);
+			if (exchange.failureOf(response) != null) {
+				ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
+				if (stale != null) {
+					response.close();
+					return stale;
+				}
+				return response;
+			}
+			return this.staleResponses.store(staleKey, response);
+		}
+		catch (ServiceUnavailableException ex) {
+			ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
+			if (stale != null) {
+				return stale;
+			}
+			throw ex;
+		}
+	}
+
+	private static ClientHttpResponse execute(ServiceGuard guard, Exchange exchange) throws IOException {
+		try {
+			return guard.execute(exchange);
 		}
 		catch (IOException | RuntimeException ex) {
 			throw ex;

@@ -1,0 +1,38 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
+
+import org.springframework.util.ClassUtils;
+import org.springframework.web.client.ResourceAccessException;
+import org.springframework.web.client.RestClientResponseException;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+
+/**
+ * Says whether an exception means a downstream service failed: the starter's own
+ * {@link ServiceUnavailableException}, an HTTP client's error for a 5xx, 408 or 429, or an I/O
+ * error. A 4xx such as 404 is the caller's problem, not the service's.
+ */
+final class DownstreamFailures {
+
+	private static final boolean SPRING_WEB_CLIENT_PRESENT = ClassUtils
+		.isPresent("org.springframework.web.client.RestClientResponseException", DownstreamFailures.class.getClassLoader());
+
+	private DownstreamFailures() {
+	}
+
+	static boolean isDownstreamFailure(Throwable failure) {
+		if (failure instanceof ServiceUnavailableException) {
+			return true;
+		}
+		if (SPRING_WEB_CLIENT_PRESENT) {
+			if (failure instanceof RestClientResponseException response) {
+				return HttpFailureClassifier.reasonForStatus(response.getStatusCode().value()) != null;
+			}
+			if (failure instanceof ResourceAccessException) {
+				return true;
+			}
+		}
+		return HttpFailureClassifier.reasonForException(failure) != null;
+	}
+
+}

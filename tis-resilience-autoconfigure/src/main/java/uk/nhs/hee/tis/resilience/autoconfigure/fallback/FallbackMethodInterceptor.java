@@ -1,0 +1,79 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.Arrays;
+
+import org.aopalliance.intercept.MethodInterceptor;
+import org.aopalliance.intercept.MethodInvocation;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.aop.support.AopUtils;
+import org.springframework.beans.factory.BeanFactory;
+
+import uk.nhs.hee.tis.resilience.annotation.Fallback;
+
+/**
+ * Calls the declared fallback when the method fails with a downstream failure. Runs on the caller's
+ * thread, so the fallback sees the caller's MDC, trace and security context.
+ */
+final class FallbackMethodInterceptor implements MethodInterceptor {
+
+	private final FallbackMethods fallbackMethods;
+
+	private final BeanFactory beanFactory;
+
+	FallbackMethodInterceptor(FallbackMethods fallbackMethods, BeanFactory beanFactory) {
+		this.fallbackMethods = fallbackMethods;
+		this.beanFactory = beanFactory;
+	}
+
+	@Override
+	public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
+		try {
+			return invocation.proceed();
+		}
+		catch (Throwable failure) {
+			Object target = invocation.getThis();
+			Method method = invocation.getMethod();
+			Class<?> targetClass = (target != null) ? AopUtils.getTargetClass(target) : method.getDeclaringClass();
+			Fallback annotation = FallbackMethods.annotation(method, targetClass);
+			if (annotation == null) {
+				throw failure;
+			}
+			FallbackMethods.Resolved fallback = this.fallbackMethods.resolve(method, targetClass, annotation);
+			if (!fallback.appliesTo(failure)) {
+				throw failure;
+			}
+			return callFallback(fallback, method, target, invocation.getArguments(), failure);
+		}
+	}
+
+	private @Nullable Object callFallback(FallbackMethods.Resolved fallback, Method method, @Nullable Object target,
+			Object[] arguments, Throwable failure) throws Throwable {
+		try {
+			if (fallback.beanType() != null) {
+				Object bean = this.beanFactory.getBean(fallback.beanType());
+				return method.invoke(bean, arguments);
+			}
+			Method fallbackMethod = fallback.methodFor(failure, arguments.length);
+			if (fallbackMethod == null) {
+				throw failure;
+			}
+			Object[] fallbackArguments = arguments;
+			if (fallbackMethod.getParameterCount() > arguments.length) {
+				fallbackArguments = Arrays.copyOf(arguments, arguments.length + 1);
+				fallbackArguments[arguments.length] = failure;
+			}
+			return fallbackMethod.invoke(target, fallbackArguments);
+		}
+		catch (InvocationTargetException ex) {
+			Throwable thrown = ex.getTargetException();
+			if (thrown != failure) {
+				thrown.addSuppressed(failure);
+			}
+			throw thrown;
+		}
+	}
+
+}

@@ -1,0 +1,256 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
+
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.aop.support.AopUtils;
+import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.util.ClassUtils;
+import org.springframework.util.ReflectionUtils;
+
+import uk.nhs.hee.tis.resilience.annotation.Fallback;
+
+/**
+ * Finds, checks and caches the fallback of each method annotated (directly or through its type)
+ * with {@link Fallback}. A fallback that is missing, ambiguous, or does not fit is reported with a
+ * message naming both methods, at startup.
+ */
+final class FallbackMethods {
+
+	private final Map<MethodKey, Resolved> cache = new ConcurrentHashMap<>();
+
+	/**
+	 * Returns the {@code @Fallback} that applies to a method of a target class: on the method
+	 * (or the interface method it implements), else on the class or its interfaces.
+	 */
+	static @Nullable Fallback annotation(Method method, Class<?> targetClass) {
+		if (ReflectionUtils.isObjectMethod(method)) {
+			return null;
+		}
+		Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
+		Fallback fallback = AnnotatedElementUtils.findMergedAnnotation(specific, Fallback.class);
+		if (fallback == null && specific != method) {
+			fallback = AnnotatedElementUtils.findMergedAnnotation(method, Fallback.class);
+		}
+		if (fallback == null && Modifier.isPublic(specific.getModifiers())) {
+			fallback = AnnotatedElementUtils.findMergedAnnotation(specific.getDeclaringClass(), Fallback.class);
+			if (fallback == null && specific != method) {
+				fallback = AnnotatedElementUtils.findMergedAnnotation(method.getDeclaringClass(), Fallback.class);
+			}
+			if (fallback != null && method.getName().equals(fallback.method())) {
+				// The type's fallback method does not fall back on itself.
+				return null;
+			}
+		}
+		if (fallback != null && fallback.method().isEmpty() && fallback.bean() != void.class
+				&& fallback.bean().isAssignableFrom(targetClass)) {
+			// The fallback bean itself implements the interface: it answers, it is not protected again.
+			return null;
+		}
+		return fallback;
+	}
+
+	/** Whether any method of the class, or the class itself, carries {@code @Fallback}. */
+	static boolean isAnnotated(Class<?> targetClass) {
+		return isAnnotated(targetClass, Fallback.class);
+	}
+
+	/** Whether the class, one of its methods, or one of its interfaces carries the annotation. */
+	static boolean isAnnotated(Class<?> targetClass, Class<? extends Annotation> annotation) {
+		if (AnnotatedElementUtils.hasAnnotation(targetClass, annotation)) {
+			return true;
+		}
+		for (Method method : ReflectionUtils.getUniqueDeclaredMethods(targetClass, ReflectionUtils.USER_DECLARED_METHODS)) {
+			if (AnnotatedElementUtils.hasAnnotation(method, annotation)) {
+				return true;
+			}
+		}
+		for (Class<?> type : ClassUtils.getAllInterfacesForClassAsSet(targetClass)) {
+			if (type != targetClass && isAnnotated(type, annotation)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * Checks every annotated method of a class, so that a bad fallback stops startup.
+	 * @throws IllegalStateException naming both methods when a fallback does not fit
+	 */
+	void validate(Class<?> targetClass) {
+		for (Method method : candidateMethods(targetClass)) {
+			Fallback fallback = annotation(method, targetClass);
+			if (fallback != null) {
+				resolve(method, targetClass, fallback);
+			}
+		}
+	}
+
+	static List<Method> candidateMethods(Class<?> targetClass) {
+		List<Method> methods = new ArrayList<>();
+		if (!Proxy.isProxyClass(targetClass)) {
+			methods.addAll(Arrays.asList(
+					ReflectionUtils.getUniqueDeclaredMethods(targetClass, ReflectionUtils.USER_DECLARED_METHODS)));
+		}
+		for (Class<?> type : ClassUtils.getAllInterfacesForClassAsSet(targetClass)) {
+			if (!type.getName().startsWith("org.springframework.")) {
+				methods.addAll(Arrays.asList(type.getMethods()));
+			}
+		}
+		methods.removeIf((method) -> method.isBridge() || method.isSynthetic() || Modifier.isStatic(method.getModifiers())
+				|| ReflectionUtils.isObjectMethod(method));
+		return methods;
+	}
+
+	/** Returns the resolved fallback of a method; it must carry (or inherit) {@code @Fallback}. */
+	Resolved resolve(Method method, Class<?> targetClass, Fallback fallback) {
+		return this.cache.computeIfAbsent(new MethodKey(method, targetClass),
+				(key) -> doResolve(method, targetClass, fallback));
+	}
+
+	private Resolved doResolve(Method method, Class<?> targetClass, Fallback fallback) {
+		boolean hasMethod = !fallback.method().isEmpty();
+		boolean hasBean = fallback.bean() != void.class;
+		String annotated = describe(method);
+		if (hasMethod == hasBean) {
+			throw new IllegalStateException("@Fallback on " + annotated
+					+ " must name either a method or a bean, not " + (hasMethod ? "both" : "neither"));
+		}
+		if (hasBean) {
+			if (!method.getDeclaringClass().isInterface() || !method.getDeclaringClass().isAssignableFrom(fallback.bean())) {
+				throw new IllegalStateException("@Fallback(bean = " + fallback.bean().getSimpleName() + ") on " + annotated
+						+ " needs a bean that implements " + method.getDeclaringClass().getName()
+						+ ", the interface that declares the method");
+			}
+			return new Resolved(fallback, List.of(), fallback.bean());
+		}
+		List<Method> candidates = new ArrayList<>();
+		List<String> rejected = new ArrayList<>();
+		for (Method candidate : ReflectionUtils.getUniqueDeclaredMethods(targetClass)) {
+			if (!candidate.getName().equals(fallback.method()) || candidate.equals(method)) {
+				continue;
+			}
+			String misfit = misfit(method, candidate);
+			if (misfit == null) {
+				ReflectionUtils.makeAccessible(candidate);
+				candidates.add(candidate);
+			}
+			else {
+				rejected.add(describe(candidate) + " " + misfit);
+			}
+		}
+		if (candidates.isEmpty()) {
+			String why = rejected.isEmpty() ? "no method of that name exists in " + targetClass.getName()
+					: String.join("; ", rejected);
+			throw new IllegalStateException("@Fallback(method = \"" + fallback.method() + "\") on " + annotated
+					+ " has no fitting fallback: " + why + ". A fallback takes the same parameters ("
+					+ parameterList(method.getParameterTypes()) + "), optionally followed by one exception parameter, "
+					+ "and returns " + method.getReturnType().getName() + " or a subtype.");
+		}
+		checkNotAmbiguous(method, candidates);
+		candidates.sort(Comparator.comparingInt(FallbackMethods::exceptionDepth).reversed());
+		return new Resolved(fallback, List.copyOf(candidates), null);
+	}
+
+	private static @Nullable String misfit(Method method, Method candidate) {
+		Class<?>[] expected = method.getParameterTypes();
+		Class<?>[] actual = candidate.getParameterTypes();
+		boolean withException = actual.length == expected.length + 1
+				&& Throwable.class.isAssignableFrom(actual[actual.length - 1]);
+		if (actual.length != expected.length && !withException) {
+			return "takes (" + parameterList(actual) + ")";
+		}
+		for (int i = 0; i < expected.length; i++) {
+			if (actual[i] != expected[i]) {
+				return "takes (" + parameterList(actual) + ")";
+			}
+		}
+		if (method.getReturnType() == void.class ? candidate.getReturnType() != void.class
+				: !ClassUtils.isAssignable(method.getReturnType(), candidate.getReturnType())) {
+			return "returns " + candidate.getReturnType().getName();
+		}
+		return null;
+	}
+
+	private static void checkNotAmbiguous(Method method, List<Method> candidates) {
+		for (int i = 0; i < candidates.size(); i++) {
+			for (int j = i + 1; j < candidates.size(); j++) {
+				if (exceptionType(candidates.get(i)) == exceptionType(candidates.get(j))) {
+					throw new IllegalStateException("@Fallback on " + describe(method) + " is ambiguous: "
+							+ describe(candidates.get(i)) + " and " + describe(candidates.get(j)) + " both fit");
+				}
+			}
+		}
+	}
+
+	private static @Nullable Class<?> exceptionType(Method fallback) {
+		Class<?>[] types = fallback.getParameterTypes();
+		return (types.length > 0 && Throwable.class.isAssignableFrom(types[types.length - 1])
+				&& fallback.getParameterCount() > 0) ? types[types.length - 1] : null;
+	}
+
+	// Deeper exception types are more specific; a fallback without one is the least specific.
+	private static int exceptionDepth(Method fallback) {
+		Class<?> type = exceptionType(fallback);
+		int depth = 0;
+		for (Class<?> t = type; t != null; t = t.getSuperclass()) {
+			depth++;
+		}
+		return depth;
+	}
+
+	static String describe(Method method) {
+		return method.getDeclaringClass().getName() + "." + method.getName() + "("
+				+ parameterList(method.getParameterTypes()) + ")";
+	}
+
+	private static String parameterList(Class<?>[] types) {
+		return String.join(", ", Arrays.stream(types).map(Class::getSimpleName).toList());
+	}
+
+	/**
+	 * A resolved fallback: the method candidates, most specific exception type first, or a bean type.
+	 */
+	record Resolved(Fallback annotation, List<Method> methods, @Nullable Class<?> beanType) {
+
+		/** Whether a failure triggers this fallback, given applyOn and skipOn. */
+		boolean appliesTo(Throwable failure) {
+			for (Class<? extends Throwable> skip : this.annotation.skipOn()) {
+				if (skip.isInstance(failure)) {
+					return false;
+				}
+			}
+			if (this.annotation.applyOn().length > 0) {
+				return Arrays.stream(this.annotation.applyOn()).anyMatch((type) -> type.isInstance(failure));
+			}
+			return DownstreamFailures.isDownstreamFailure(failure);
+		}
+
+		/** The fallback method for a failure: the most specific exception match, or null when none takes it. */
+		@Nullable Method methodFor(Throwable failure, int parameterCount) {
+			for (Method candidate : this.methods) {
+				Class<?> type = (candidate.getParameterCount() > parameterCount)
+						? candidate.getParameterTypes()[parameterCount] : null;
+				if (type == null || type.isInstance(failure)) {
+					return candidate;
+				}
+			}
+			return null;
+		}
+
+	}
+
+	private record MethodKey(Method method, Class<?> targetClass) {
+	}
+
+}

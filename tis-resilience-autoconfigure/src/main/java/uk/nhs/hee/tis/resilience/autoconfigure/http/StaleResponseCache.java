@@ -1,0 +1,278 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpRequest;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.ClientHttpResponse;
+
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+
+/**
+ * Keeps the last good response to each GET of a service whose {@code stale-if-error} is set, and
+ * serves it, marked stale, when the service fails within that window. Entries are keyed by the
+ * caller's credentials (a SHA-256 of {@code Authorization} and {@code Cookie}) and checked against
+ * the headers the response named in {@code Vary}: one user's userinfo is never another's.
+ * Responses marked {@code no-store}, {@code private} ones without credentials, anything but a 200,
+ * and bodies over the size limit are not kept. Memory is bounded by the total size of the bodies
+ * held (Caffeine, weighed by body size).
+ */
+final class StaleResponseCache {
+
+	static final String WARNING = "110 tis-resilience \"Response is Stale\"";
+
+	private final Cache<Key, Entry> entries;
+
+	private final long maxBodySize;
+
+	StaleResponseCache(long maxTotalSize, long maxBodySize) {
+		this.maxBodySize = maxBodySize;
+		this.entries = Caffeine.newBuilder()
+			.maximumWeight(maxTotalSize)
+			.weigher((Key key, Entry entry) -> entry.body().length + 512)
+			.expireAfter(new Expiry<Key, Entry>() {
+
+				@Override
+				public long expireAfterCreate(Key key, Entry entry, long currentTime) {
+					return entry.window().toNanos();
+				}
+
+				@Override
+				public long expireAfterUpdate(Key key, Entry entry, long currentTime, long currentDuration) {
+					return entry.window().toNanos();
+				}
+
+				@Override
+				public long expireAfterRead(Key key, Entry entry, long currentTime, long currentDuration) {
+					return currentDuration;
+				}
+
+			})
+			.build();
+	}
+
+	/** The cache key of a request, or null when its responses are never kept. */
+	@Nullable Key keyFor(ServiceGuard guard, HttpRequest request) {
+		if (request.getMethod() != HttpMethod.GET || guard.policy().staleIfError().isZero()) {
+			return null;
+		}
+		HttpHeaders headers = request.getHeaders();
+		String credentials = digest(headers.getFirst(HttpHeaders.AUTHORIZATION), headers.getFirst(HttpHeaders.COOKIE));
+		return new Key(guard.name(), request.getURI(), credentials, guard.policy().staleIfError(), headers);
+	}
+
+	/**
+	 * Keeps a copy of a good response when it may be kept, and returns what the caller reads: the
+	 * same response, its body buffered (or, when the body is too large to keep, streamed on).
+	 */
+	ClientHttpResponse store(Key key, ClientHttpResponse response) throws IOException {
+		if (response.getStatusCode().value() != 200 || !mayKeep(key, response.getHeaders())) {
+			return response;
+		}
+		long length = response.getHeaders().getContentLength();
+		if (length > this.maxBodySize) {
+			return response;
+		}
+		InputStream body = response.getBody();
+		byte[] read = body.readNBytes((int) Math.min(this.maxBodySize + 1, Integer.MAX_VALUE - 8));
+		if (read.length > this.maxBodySize) {
+			return new BufferedResponse(response, new SequenceInputStream(new ByteArrayInputStream(read), body),
+					response.getHeaders());
+		}
+		response.close();
+		Map<String, List<String>> vary = varyValues(key.requestHeaders(), response.getHeaders());
+		HttpHeaders headers = new HttpHeaders();
+		headers.putAll(response.getHeaders());
+		this.entries.put(key, new Entry(response.getStatusCode(), headers, read, vary, System.nanoTime(), key.window()));
+		return new BufferedResponse(response.getStatusCode(), response.getStatusText(), headers, read);
+	}
+
+	/** The kept response for a request, marked stale, or null when none may be served. */
+	@Nullable ClientHttpResponse staleResponse(Key key) {
+		Entry entry = this.entries.getIfPresent(key);
+		if (entry == null || !entry.vary().equals(varyValues(key.requestHeaders(), entry.headers()))) {
+			return null;
+		}
+		long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - entry.storedAt());
+		HttpHeaders headers = new HttpHeaders();
+		headers.putAll(entry.headers());
+		headers.set(HttpHeaders.WARNING, WARNING);
+		headers.set("Age", Long.toString(ageSeconds));
+		return new BufferedResponse(entry.status(), "", headers, entry.body());
+	}
+
+	private static boolean mayKeep(Key key, HttpHeaders headers) {
+		String cacheControl = String.join(",", headers.getOrEmpty(HttpHeaders.CACHE_CONTROL)).toLowerCase(Locale.ROOT);
+		if (cacheControl.contains("no-store")) {
+			return false;
+		}
+		if (cacheControl.contains("private") && key.credentials().equals(ANONYMOUS)) {
+			return false;
+		}
+		return !headers.getOrEmpty(HttpHeaders.VARY).contains("*");
+	}
+
+	private static Map<String, List<String>> varyValues(HttpHeaders request, HttpHeaders response) {
+		Map<String, List<String>> values = new LinkedHashMap<>();
+		for (String vary : response.getOrEmpty(HttpHeaders.VARY)) {
+			for (String name : vary.split(",")) {
+				String header = name.trim().toLowerCase(Locale.ROOT);
+				if (!header.isEmpty()) {
+					values.put(header, request.getOrEmpty(header));
+				}
+			}
+		}
+		return values;
+	}
+
+	private static final String ANONYMOUS = "anonymous";
+
+	private static String digest(@Nullable String authorization, @Nullable String cookie) {
+		if (authorization == null && cookie == null) {
+			return ANONYMOUS;
+		}
+		try {
+			MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+			sha256.update(String.valueOf(authorization).getBytes(StandardCharsets.UTF_8));
+			sha256.update((byte) 0);
+			sha256.update(String.valueOf(cookie).getBytes(StandardCharsets.UTF_8));
+			return HexFormat.of().formatHex(sha256.digest());
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("SHA-256 is required of every Java platform", ex);
+		}
+	}
+
+	/**
+	 * What a kept response is found by. The request headers ride along for the {@code Vary} check
+	 * and are not part of equality.
+	 */
+	static final class Key {
+
+		private final String service;
+
+		private final URI uri;
+
+		private final String credentials;
+
+		private final Duration window;
+
+		private final HttpHeaders requestHeaders;
+
+		Key(String service, URI uri, String credentials, Duration window, HttpHeaders requestHeaders) {
+			this.service = service;
+			this.uri = uri;
+			this.credentials = credentials;
+			this.window = window;
+			this.requestHeaders = requestHeaders;
+		}
+
+		String credentials() {
+			return this.credentials;
+		}
+
+		Duration window() {
+			return this.window;
+		}
+
+		HttpHeaders requestHeaders() {
+			return this.requestHeaders;
+		}
+
+		@Override
+		public boolean equals(Object other) {
+			return other instanceof Key key && this.service.equals(key.service) && this.uri.equals(key.uri)
+					&& this.credentials.equals(key.credentials);
+		}
+
+		@Override
+		public int hashCode() {
+			return (this.service.hashCode() * 31 + this.uri.hashCode()) * 31 + this.credentials.hashCode();
+		}
+
+	}
+
+	private record Entry(HttpStatusCode status, HttpHeaders headers, byte[] body, Map<String, List<String>> vary,
+			long storedAt, Duration window) {
+	}
+
+	/** A response whose body is in memory (or partly, then streamed on). */
+	static final class BufferedResponse implements ClientHttpResponse {
+
+		private final HttpStatusCode status;
+
+		private final String statusText;
+
+		private final HttpHeaders headers;
+
+		private final InputStream body;
+
+		private final @Nullable ClientHttpResponse origin;
+
+		BufferedResponse(HttpStatusCode status, String statusText, HttpHeaders headers, byte[] body) {
+			this.status = status;
+			this.statusText = statusText;
+			this.headers = headers;
+			this.body = new ByteArrayInputStream(body);
+			this.origin = null;
+		}
+
+		BufferedResponse(ClientHttpResponse origin, InputStream body, HttpHeaders headers) throws IOException {
+			this.status = origin.getStatusCode();
+			this.statusText = origin.getStatusText();
+			this.headers = headers;
+			this.body = body;
+			this.origin = origin;
+		}
+
+		@Override
+		public HttpStatusCode getStatusCode() {
+			return this.status;
+		}
+
+		@Override
+		public String getStatusText() {
+			return this.statusText;
+		}
+
+		@Override
+		public HttpHeaders getHeaders() {
+			return this.headers;
+		}
+
+		@Override
+		public InputStream getBody() {
+			return this.body;
+		}
+
+		@Override
+		public void close() {
+			if (this.origin != null) {
+				this.origin.close();
+			}
+		}
+
+	}
+
+}

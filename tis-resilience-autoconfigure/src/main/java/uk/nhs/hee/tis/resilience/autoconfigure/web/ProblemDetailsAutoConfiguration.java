@@ -1,0 +1,31 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.web;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.http.ProblemDetail;
+
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+
+/**
+ * Answers end users with RFC 9457 Problem Details when a downstream failure reaches a Spring MVC or
+ * WebFlux controller unhandled. Turn it off with {@code tis.resilience.problem-details.enabled=false},
+ * or handle {@code ServiceUnavailableException} yourself: your handler wins.
+ *
+ * @since 0.1.0
+ */
+@AutoConfiguration(after = TisResilienceAutoConfiguration.class)
+@ConditionalOnWebApplication
+@ConditionalOnClass(ProblemDetail.class)
+@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnBooleanProperty(name = "tis.resilience.problem-details.enabled", matchIfMissing = true)
+public final class ProblemDetailsAutoConfiguration {
+
+	@Bean
+	ServiceUnavailableProblemHandler tisServiceUnavailableProblemHandler() {
+		return new ServiceUnavailableProblemHandler();
+	}
+
+}

@@ -1,0 +1,160 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.time.Duration;
+
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.client.HttpServerErrorException;
+import org.springframework.web.client.RestClient;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.serverError;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+import static org.awaitility.Awaitility.await;
+
+/** stale-if-error: the last good userinfo of a caller, served to that caller only, within the window. */
+class StaleIfErrorTests {
+
+	@RegisterExtension
+	static WireMockExtension server = WireMockExtension.newInstance()
+		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+		.build();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HttpClientAutoConfiguration.class,
+				ImperativeHttpClientAutoConfiguration.class, HttpMessageConvertersAutoConfiguration.class,
+				RestClientAutoConfiguration.class, TisResilienceAutoConfiguration.class,
+				HttpClientResilienceAutoConfiguration.class))
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.profile.stale-if-error=10m",
+				"tis.resilience.services.profile.response-timeout=500ms",
+				"tis.resilience.services.profile.retry.max-attempts=1");
+
+	private static void stubUserinfo(String token, String body) {
+		server.stubFor(get("/profile/api/userinfo").withHeader("Authorization", equalTo("Bearer " + token))
+			.willReturn(ok(body).withHeader("Content-Type", "application/json")));
+	}
+
+	private static ResponseEntity<String> userinfo(RestClient client, String token) {
+		return client.get()
+			.uri(server.baseUrl() + "/profile/api/userinfo")
+			.header("Authorization", "Bearer " + token)
+			.retrieve()
+			.toEntity(String.class);
+	}
+
+	@Test
+	void servesACallersLastGoodUserinfoToThatCallerDuringAnOutageMarkedStale() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			ResponseEntity<String> stale = userinfo(client, "ada");
+			assertThat(stale.getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			assertThat(stale.getHeaders().getFirst("Warning")).contains("Response is Stale");
+			assertThat(stale.getHeaders().getFirst("Age")).isNotNull();
+			server.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(3_000)));
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+		});
+	}
+
+	@Test
+	void neverServesOneCallersUserinfoToAnother() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			userinfo(client, "ada");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			assertThatException().isThrownBy(() -> userinfo(client, "mary"))
+				.isInstanceOf(HttpServerErrorException.ServiceUnavailable.class);
+			assertThatException().isThrownBy(() -> client.get()
+				.uri(server.baseUrl() + "/profile/api/userinfo")
+				.retrieve()
+				.body(String.class)).isInstanceOf(HttpServerErrorException.class);
+		});
+	}
+
+	@Test
+	void stopsServingStaleResponsesAfterTheWindow() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.withPropertyValues("tis.resilience.services.profile.stale-if-error=300ms").run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			userinfo(client, "ada");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			await().atMost(Duration.ofSeconds(5))
+				.pollInterval(Duration.ofMillis(50))
+				.untilAsserted(() -> assertThatException().isThrownBy(() -> userinfo(client, "ada")));
+		});
+	}
+
+	@Test
+	void neverKeepsAServerError() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serverError().withBody("partial failure")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"));
+			server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(3_000)));
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"))
+				.isInstanceOf(ServiceUnavailableException.class);
+		});
+	}
+
+	@Test
+	void passesAnOversizedBodyOnWholeWithoutKeepingIt() {
+		String large = "x".repeat(4096);
+		stubUserinfo("ada", large);
+		this.runner.withPropertyValues("tis.resilience.stale-cache.max-body-size=1KB").run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo(large);
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"));
+		});
+	}
+
+	@Test
+	void neverKeepsAResponseMarkedNoStore() {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(ok("secret").withHeader("Cache-Control", "no-store")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("secret");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"));
+		});
+	}
+
+	@Test
+	void keepsNothingForServicesWithoutStaleIfError() {
+		server.stubFor(get("/elsewhere").willReturn(ok("there")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			String url = "http://localhost:" + server.getPort() + "/elsewhere";
+			assertThat(client.get().uri(url).retrieve().body(String.class)).isEqualTo("there");
+			server.stubFor(get("/elsewhere").willReturn(serviceUnavailable()));
+			assertThatException().isThrownBy(() -> client.get().uri(url).retrieve().body(String.class));
+		});
+	}
+
+}
