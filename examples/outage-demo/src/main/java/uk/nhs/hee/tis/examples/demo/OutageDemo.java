@@ -34,8 +34,10 @@ import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options
  * Drill D1, "Profile hangs", replayed in one JVM on loopback: a Profile stand-in (WireMock), the
  * tcs example with the starter switched off (plain Spring Boot with TIS's 30 s socket timeouts)
  * and then on, each under the same steady load on {@code /api/trainees} (needs Profile) and
- * {@code /api/status} (needs nothing). Phases: before, during (Profile accepts requests and never
- * answers), after (Profile healthy again). Prints a scorecard; with {@code --check}, exits non-zero
+ * {@code /api/status} (needs nothing), each worker a different user with its own token. Phases:
+ * before, during (Profile accepts requests and never answers), after (Profile healthy again). With
+ * the starter, each user's last good userinfo is served stale for two thirds of the outage, then
+ * the user gets a clear 503. Prints a scorecard; with {@code --check}, exits non-zero
  * when the starter misses its goal (status keeps answering during the outage).
  */
 public final class OutageDemo {
@@ -98,7 +100,9 @@ public final class OutageDemo {
 				"--logging.level.root=WARN", "--logging.level.org.apache.catalina.core=OFF",
 				// TIS's settings before the starter: 30 s socket timeouts on every client.
 				"--spring.http.clients.connect-timeout=1s", "--spring.http.clients.read-timeout=30s",
-				"--tis.resilience.enabled=" + starter);
+				"--tis.resilience.enabled=" + starter,
+				// Stale userinfo for two thirds of the outage, then a clear 503 (a real service keeps minutes).
+				"--tis.resilience.services.profile.stale-if-error=" + Math.max(1, phaseSeconds * 2 / 3) + "s");
 		int port = ((WebServerApplicationContext) tcs).getWebServer().getPort();
 		Load load = new Load(port);
 		try {
@@ -136,7 +140,7 @@ public final class OutageDemo {
 	}
 
 	/** One request of the load: when it started (ms into its phase), how long it took, and whether it got a 2xx. */
-	record Sample(String endpoint, String phase, long offsetMillis, long latencyMicros, boolean ok) {
+	record Sample(String endpoint, String phase, long offsetMillis, long latencyMicros, boolean ok, boolean stale) {
 	}
 
 	/** Steady, bounded load: a fixed number of workers, each pausing between its requests. */
@@ -162,10 +166,12 @@ public final class OutageDemo {
 
 		void start() {
 			for (int i = 0; i < TRAINEE_WORKERS; i++) {
-				this.workers.submit(() -> work("/api/trainees"));
+				String user = "user-" + i;
+				this.workers.submit(() -> work("/api/trainees", user));
 			}
 			for (int i = 0; i < STATUS_WORKERS; i++) {
-				this.workers.submit(() -> work("/api/status"));
+				String user = "status-" + i;
+				this.workers.submit(() -> work("/api/status", user));
 			}
 		}
 
@@ -184,17 +190,20 @@ public final class OutageDemo {
 			return new ArrayList<>(this.samples);
 		}
 
-		private void work(String endpoint) {
+		private void work(String endpoint, String user) {
 			HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.port + endpoint))
+				.header("Authorization", "Bearer " + user)
 				.timeout(CLIENT_TIMEOUT)
 				.build();
 			while (this.running) {
 				String phase = this.phase;
 				long start = System.nanoTime();
 				boolean ok;
+				boolean stale = false;
 				try {
 					HttpResponse<String> response = this.client.send(request, HttpResponse.BodyHandlers.ofString());
 					ok = response.statusCode() / 100 == 2;
+					stale = response.headers().firstValue("X-Profile-Stale").orElse("false").equals("true");
 				}
 				catch (IOException ex) {
 					ok = false;
@@ -205,7 +214,7 @@ public final class OutageDemo {
 				}
 				long end = System.nanoTime();
 				this.samples.add(new Sample(endpoint, phase, TimeUnit.NANOSECONDS.toMillis(start - this.phaseStart),
-						TimeUnit.NANOSECONDS.toMicros(end - start), ok));
+						TimeUnit.NANOSECONDS.toMicros(end - start), ok, stale));
 				try {
 					TimeUnit.MILLISECONDS.sleep(50);
 				}
@@ -232,15 +241,16 @@ public final class OutageDemo {
 
 		String table() {
 			StringBuilder out = new StringBuilder();
-			out.append("| mode | endpoint | phase | requests | success | p50 ms | p99 ms |\n");
-			out.append("| --- | --- | --- | ---: | ---: | ---: | ---: |\n");
+			out.append("| mode | endpoint | phase | requests | success | of which stale | p50 ms | p99 ms |\n");
+			out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
 			this.results.forEach((mode, samples) -> {
 				for (String endpoint : List.of("/api/status", "/api/trainees")) {
 					for (String phase : PHASES) {
 						List<Sample> selected = select(samples, endpoint, phase);
-						out.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f%% | %s | %s |%n", mode, endpoint,
-								phase, selected.size(), successRate(selected) * 100, millis(percentile(selected, 0.50)),
-								millis(percentile(selected, 0.99))));
+						long stale = selected.stream().filter(Sample::stale).count();
+						out.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.1f%% | %d | %s | %s |%n", mode,
+								endpoint, phase, selected.size(), successRate(selected) * 100, stale,
+								millis(percentile(selected, 0.50)), millis(percentile(selected, 0.99))));
 					}
 				}
 			});

@@ -19,6 +19,7 @@ import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -77,6 +78,18 @@ class StaleIfErrorTests {
 			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
 			server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(3_000)));
 			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+		});
+	}
+
+	@Test
+	void servesTheKeptResponseWhileTheBreakerIsOpen() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			userinfo(client, "ada");
+			context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			assertThat(server.getAllServeEvents()).hasSize(1);
 		});
 	}
 
