@@ -1,0 +1,363 @@
+package uk.nhs.hee.tis.resilience.jwt;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jose.util.Resource;
+import com.nimbusds.jose.util.ResourceRetriever;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A JWK source for Nimbus (and so for Spring Security's {@code NimbusJwtDecoder.withJwkSource})
+ * that keeps validating tokens while the issuer is down.
+ * <ul>
+ * <li>The last-known-good key set is held in memory and refreshed ahead, in the background, every
+ * {@code refresh-interval} (with jitter): no request thread waits on the issuer while keys are
+ * loaded.</li>
+ * <li>A fetch that fails for any reason — refused, timeout, 5xx, an HTML page, truncated JSON, a set
+ * with no usable key, a body over the size limit — never replaces the good set; it is used until
+ * {@code max-stale} after the last successful fetch, and then no key is served (tokens are rejected,
+ * never accepted on expired trust). A successful fetch is authoritative: a key no longer listed is
+ * dropped at once, which is how the issuer revokes one.</li>
+ * <li>A token whose key id is unknown causes at most one fetch per {@code unknown-kid-cooldown},
+ * shared by every caller waiting for it; otherwise it is simply rejected.</li>
+ * <li>Only usable keys are kept (see {@code KeyHardening}); a token without a key id matches
+ * nothing.</li>
+ * <li>With a cache file, the set is persisted after each successful fetch and loaded at startup, so
+ * a service restarted during an outage validates tokens at once.</li>
+ * </ul>
+ * This source never throws: an unavailable key is an empty answer, which Spring Security turns into
+ * 401, not 500.
+ *
+ * @since 0.1.0
+ */
+public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, AutoCloseable {
+
+	private static final System.Logger logger = System.getLogger(ResilientJwkSetSource.class.getName());
+
+	private static final Duration FIRST_RETRY = Duration.ofSeconds(5);
+
+	private final JwkSetSettings settings;
+
+	private final URL jwkSetUrl;
+
+	private final Clock clock;
+
+	private final KeyHardening hardening;
+
+	private final ResourceRetriever retriever;
+
+	private final @Nullable JwksCacheFile cacheFile;
+
+	private final ScheduledExecutorService refresher;
+
+	private final AtomicReference<@Nullable CompletableFuture<Boolean>> inFlight = new AtomicReference<>();
+
+	private volatile JwksCacheFile.@Nullable Snapshot current;
+
+	private volatile Instant lastUnknownKidFetch = Instant.EPOCH;
+
+	private volatile @Nullable Instant lastAttempt;
+
+	private volatile @Nullable String lastFailure;
+
+	private volatile int failuresInARow;
+
+	private final AtomicLong fetches = new AtomicLong();
+
+	private final AtomicLong failedFetches = new AtomicLong();
+
+	private final AtomicLong unknownKidFetches = new AtomicLong();
+
+	private final AtomicLong rateLimitedUnknownKids = new AtomicLong();
+
+	/**
+	 * Creates a source and loads the cache file, if there is one. Call {@link #start()} to fetch and
+	 * keep refreshing.
+	 * @param settings how keys are fetched, kept and trusted
+	 */
+	public ResilientJwkSetSource(JwkSetSettings settings) {
+		this(settings, Clock.systemUTC());
+	}
+
+	ResilientJwkSetSource(JwkSetSettings settings, Clock clock) {
+		this.settings = settings;
+		this.clock = clock;
+		try {
+			this.jwkSetUrl = settings.jwkSetUri().toURL();
+		}
+		catch (MalformedURLException | IllegalArgumentException ex) {
+			throw new IllegalArgumentException("jwk-set-uri is not a URL: " + settings.jwkSetUri(), ex);
+		}
+		this.hardening = new KeyHardening(settings.algorithms());
+		this.retriever = new DefaultResourceRetriever((int) settings.connectTimeout().toMillis(),
+				(int) settings.readTimeout().toMillis(), settings.maxResponseSize());
+		this.cacheFile = (settings.cacheFile() != null) ? new JwksCacheFile(settings.cacheFile(),
+				settings.jwkSetUri().toString(), settings.issuer(), settings.cacheFileKey()) : null;
+		this.refresher = Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "tis-jwks-refresh");
+			thread.setDaemon(true);
+			return thread;
+		});
+		loadCacheFile();
+	}
+
+	/** Fetches the key set now, in the background, and keeps refreshing it ahead. */
+	public void start() {
+		this.refresher.execute(this::refreshAndReschedule);
+	}
+
+	@Override
+	public List<JWK> get(JWKSelector selector, @Nullable SecurityContext context) {
+		Set<String> keyIds = selector.getMatcher().getKeyIDs();
+		if (keyIds == null || keyIds.isEmpty() || keyIds.contains(null)) {
+			// A token without a key id would be tried against every key: it is rejected instead.
+			return List.of();
+		}
+		JwksCacheFile.Snapshot snapshot = trusted();
+		if (snapshot != null) {
+			List<JWK> found = selector.select(snapshot.keys());
+			if (!found.isEmpty()) {
+				return found;
+			}
+		}
+		if (!fetchForUnknownKey()) {
+			return List.of();
+		}
+		snapshot = trusted();
+		return (snapshot != null) ? selector.select(snapshot.keys()) : List.of();
+	}
+
+	/**
+	 * Returns what the source knows now, for health and metrics.
+	 * @return the status
+	 */
+	public Status status() {
+		JwksCacheFile.Snapshot snapshot = this.current;
+		Instant now = this.clock.instant();
+		Instant fetchedAt = (snapshot != null) ? snapshot.fetchedAt() : null;
+		boolean trusted = snapshot != null && !isExpired(snapshot, now);
+		boolean stale = fetchedAt == null
+				|| Duration.between(fetchedAt, now).compareTo(this.settings.refreshInterval().multipliedBy(2)) > 0;
+		return new Status(trusted ? snapshot.keys().size() : 0, fetchedAt, stale, this.lastAttempt, this.lastFailure,
+				this.fetches.get(), this.failedFetches.get(), this.unknownKidFetches.get(),
+				this.rateLimitedUnknownKids.get());
+	}
+
+	/**
+	 * Fetches the key set now, unless a fetch is already running, and waits for it.
+	 * @return whether the fetch succeeded
+	 */
+	public boolean refreshNow() {
+		return await(refresh());
+	}
+
+	@Override
+	public void close() {
+		this.refresher.shutdownNow();
+	}
+
+	private JwksCacheFile.@Nullable Snapshot trusted() {
+		JwksCacheFile.Snapshot snapshot = this.current;
+		return (snapshot != null && !isExpired(snapshot, this.clock.instant())) ? snapshot : null;
+	}
+
+	private boolean isExpired(JwksCacheFile.Snapshot snapshot, Instant now) {
+		return Duration.between(snapshot.fetchedAt(), now).compareTo(this.settings.maxStale()) > 0;
+	}
+
+	// One fetch per cooldown for unknown key ids; callers arriving while one runs wait for it.
+	private boolean fetchForUnknownKey() {
+		CompletableFuture<Boolean> running = this.inFlight.get();
+		if (running != null) {
+			return await(running);
+		}
+		Instant now = this.clock.instant();
+		synchronized (this) {
+			if (now.isBefore(this.lastUnknownKidFetch.plus(this.settings.unknownKidCooldown()))) {
+				this.rateLimitedUnknownKids.incrementAndGet();
+				running = this.inFlight.get();
+				return running != null && await(running);
+			}
+			this.lastUnknownKidFetch = now;
+		}
+		this.unknownKidFetches.incrementAndGet();
+		return await(refresh());
+	}
+
+	private boolean await(CompletableFuture<Boolean> fetch) {
+		long limit = this.settings.connectTimeout().plus(this.settings.readTimeout()).plusSeconds(1).toMillis();
+		try {
+			return fetch.get(limit, TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return false;
+		}
+		catch (ExecutionException | TimeoutException ex) {
+			return false;
+		}
+	}
+
+	private CompletableFuture<Boolean> refresh() {
+		CompletableFuture<Boolean> mine = new CompletableFuture<>();
+		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
+		if (existing != null) {
+			return existing;
+		}
+		try {
+			this.refresher.execute(() -> fetch(mine));
+		}
+		catch (RuntimeException ex) {
+			this.inFlight.set(null);
+			mine.complete(false);
+		}
+		return mine;
+	}
+
+	// Runs on the refresher thread: the fetch that callers of refresh() wait for.
+	private boolean fetch(CompletableFuture<Boolean> outcome) {
+		boolean succeeded = false;
+		try {
+			succeeded = fetchOnce();
+		}
+		finally {
+			this.inFlight.set(null);
+			outcome.complete(succeeded);
+		}
+		return succeeded;
+	}
+
+	private void refreshAndReschedule() {
+		CompletableFuture<Boolean> mine = new CompletableFuture<>();
+		// A fetch already queued on this thread will refresh the keys: just come back at the usual time.
+		boolean succeeded = !this.inFlight.compareAndSet(null, mine) || fetch(mine);
+		Duration next;
+		if (succeeded) {
+			next = this.settings.refreshInterval();
+		}
+		else {
+			Duration backoff = FIRST_RETRY.multipliedBy(1L << Math.min(this.failuresInARow, 10));
+			next = (backoff.compareTo(this.settings.refreshInterval()) < 0) ? backoff : this.settings.refreshInterval();
+		}
+		long jitter = (long) (next.toMillis() * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
+		try {
+			this.refresher.schedule(this::refreshAndReschedule, next.toMillis() + jitter, TimeUnit.MILLISECONDS);
+		}
+		catch (RuntimeException ex) {
+			// Closed: nothing more to refresh.
+		}
+	}
+
+	private boolean fetchOnce() {
+		this.lastAttempt = this.clock.instant();
+		this.fetches.incrementAndGet();
+		try {
+			Resource resource = this.retriever.retrieveResource(this.jwkSetUrl);
+			JWKSet received = JWKSet.parse(resource.getContent());
+			JWKSet usable = this.hardening.usableKeys(received);
+			if (usable.isEmpty()) {
+				throw new IOException("the response holds no usable signature key (" + received.size() + " keys)");
+			}
+			JwksCacheFile.Snapshot snapshot = new JwksCacheFile.Snapshot(usable, this.clock.instant());
+			this.current = snapshot;
+			this.failuresInARow = 0;
+			this.lastFailure = null;
+			persist(snapshot);
+			return true;
+		}
+		catch (IOException | ParseException | RuntimeException ex) {
+			this.failedFetches.incrementAndGet();
+			this.failuresInARow++;
+			String failure = ex.getClass().getSimpleName() + ": " + ex.getMessage();
+			if (this.failuresInARow == 1 || !failure.equals(this.lastFailure)) {
+				JwksCacheFile.Snapshot snapshot = this.current;
+				logger.log(Level.WARNING, "tis-resilience event=jwks_fetch_failed url=" + this.jwkSetUrl + " cause=\""
+						+ failure + "\" keeping=" + ((snapshot != null) ? snapshot.keys().size() + " last-known-good keys"
+								+ " fetched at " + snapshot.fetchedAt() : "no keys"));
+			}
+			this.lastFailure = failure;
+			return false;
+		}
+	}
+
+	private void persist(JwksCacheFile.Snapshot snapshot) {
+		if (this.cacheFile == null) {
+			return;
+		}
+		try {
+			this.cacheFile.write(snapshot.keys(), snapshot.fetchedAt());
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.log(Level.WARNING, "tis-resilience event=jwks_cache_write_failed file=" + this.cacheFile.path()
+					+ " cause=\"" + ex.getMessage() + "\"");
+		}
+	}
+
+	private void loadCacheFile() {
+		if (this.cacheFile == null || !java.nio.file.Files.exists(this.cacheFile.path())) {
+			return;
+		}
+		try {
+			JwksCacheFile.Snapshot snapshot = this.cacheFile.read();
+			JWKSet usable = this.hardening.usableKeys(snapshot.keys());
+			JwksCacheFile.Snapshot loaded = new JwksCacheFile.Snapshot(usable, snapshot.fetchedAt());
+			if (usable.isEmpty() || isExpired(loaded, this.clock.instant())) {
+				logger.log(Level.WARNING, "tis-resilience event=jwks_cache_file_ignored file=" + this.cacheFile.path()
+						+ " cause=\"" + (usable.isEmpty() ? "no usable key" : "older than max-stale") + "\"");
+				return;
+			}
+			this.current = loaded;
+			logger.log(Level.INFO, "tis-resilience event=jwks_cache_file_loaded file=" + this.cacheFile.path()
+					+ " keys=" + usable.size() + " fetchedAt=" + snapshot.fetchedAt());
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.log(Level.WARNING, "tis-resilience event=jwks_cache_file_ignored file=" + this.cacheFile.path()
+					+ " cause=\"" + ex.getMessage() + "\"");
+		}
+	}
+
+	/**
+	 * What the source knows now.
+	 *
+	 * @param keys number of trusted keys (0 when none are loaded or they are older than max-stale)
+	 * @param fetchedAt when the keys in use were fetched from the issuer, or {@code null}
+	 * @param stale whether the keys are older than two refresh intervals (the issuer has been
+	 * unreachable, or keys were loaded from the cache file)
+	 * @param lastAttempt when a fetch was last attempted, or {@code null}
+	 * @param lastFailure why the last fetch failed, or {@code null} when it succeeded
+	 * @param fetches fetches attempted
+	 * @param failedFetches fetches that failed
+	 * @param unknownKidFetches fetches caused by tokens with an unknown key id
+	 * @param rateLimitedUnknownKids tokens with an unknown key id that did not cause a fetch (cooldown)
+	 * @since 0.1.0
+	 */
+	public record Status(int keys, @Nullable Instant fetchedAt, boolean stale, @Nullable Instant lastAttempt,
+			@Nullable String lastFailure, long fetches, long failedFetches, long unknownKidFetches,
+			long rateLimitedUnknownKids) {
+	}
+
+}
