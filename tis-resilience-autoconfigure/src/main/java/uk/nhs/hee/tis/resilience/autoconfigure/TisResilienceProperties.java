@@ -1,6 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,12 +32,14 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
  * breaker of their own; further ones share one.
  * @param staleCache Memory given to the stale-if-error cache of GET responses.
  * @param problemDetails Problem Details answers for failures that reach a controller unhandled.
+ * @param jwt JWT validation that survives an outage of the token issuer (Keycloak).
  * @since 0.1.0
  */
 @ConfigurationProperties("tis.resilience")
 public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @DefaultValue ServiceProperties defaults,
 		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices,
-		@DefaultValue StaleCacheProperties staleCache, @DefaultValue ProblemDetailsProperties problemDetails) {
+		@DefaultValue StaleCacheProperties staleCache, @DefaultValue ProblemDetailsProperties problemDetails,
+		@DefaultValue JwtProperties jwt) {
 
 	static final String PREFIX = "tis.resilience";
 
@@ -55,6 +58,7 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 					+ ".stale-cache.max-body-size must be positive but were " + staleCache.maxSize() + " and "
 					+ staleCache.maxBodySize());
 		}
+		jwt.check(PREFIX + ".jwt");
 		if (defaults.url() != null) {
 			throw new IllegalArgumentException(
 					PREFIX + ".defaults.url is not allowed: a URL belongs to one service under " + PREFIX + ".services");
@@ -250,6 +254,54 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @since 0.1.0
 	 */
 	public record ProblemDetailsProperties(@DefaultValue("true") boolean enabled) {
+
+	}
+
+	/**
+	 * JWT validation that survives an outage of the issuer.
+	 *
+	 * @param maxStale How long the last-known-good keys are used after the last successful fetch while
+	 * the issuer is unreachable; after that, tokens are rejected.
+	 * @param refreshInterval How often the keys are refreshed in the background, with 10% jitter.
+	 * @param cacheFile File the last-known-good keys are kept in, so that a service restarted during an
+	 * outage validates tokens at once; none when not set.
+	 * @param cacheFileKey Secret that signs the cache file (HMAC-SHA256); without it the file is only
+	 * checksummed, which catches corruption but not tampering.
+	 * @param unknownKidCooldown Least time between two fetches caused by tokens with an unknown key id.
+	 * @param connectTimeout How long a key set fetch waits for a connection.
+	 * @param readTimeout How long a key set fetch waits for data.
+	 * @param maxResponseSize Largest key set response accepted.
+	 * @param jwkSetPath Path under the issuer URI where the key set is, when no jwk-set-uri is set
+	 * (Keycloak's).
+	 * @since 0.1.0
+	 */
+	public record JwtProperties(@DefaultValue("24h") Duration maxStale, @DefaultValue("5m") Duration refreshInterval,
+			@Nullable Path cacheFile, @Nullable String cacheFileKey, @DefaultValue("30s") Duration unknownKidCooldown,
+			@DefaultValue("2s") Duration connectTimeout, @DefaultValue("5s") Duration readTimeout,
+			@DefaultValue("512KB") DataSize maxResponseSize,
+			@DefaultValue("/protocol/openid-connect/certs") String jwkSetPath) {
+
+		void check(String prefix) {
+			positive(prefix + ".max-stale", this.maxStale);
+			positive(prefix + ".refresh-interval", this.refreshInterval);
+			positive(prefix + ".unknown-kid-cooldown", this.unknownKidCooldown);
+			positive(prefix + ".connect-timeout", this.connectTimeout);
+			positive(prefix + ".read-timeout", this.readTimeout);
+			if (this.maxResponseSize.toBytes() <= 0 || this.maxResponseSize.toBytes() > Integer.MAX_VALUE) {
+				throw new IllegalArgumentException(prefix + ".max-response-size must be between 1B and 2GB but was "
+						+ this.maxResponseSize);
+			}
+			if (this.maxStale.compareTo(this.refreshInterval) < 0) {
+				throw new IllegalArgumentException(prefix + ".max-stale (" + this.maxStale + ") must not be shorter than "
+						+ prefix + ".refresh-interval (" + this.refreshInterval + ")");
+			}
+		}
+
+		private static void positive(String key, Duration value) {
+			if (value.isNegative() || value.isZero()) {
+				throw new IllegalArgumentException(key + " must be positive but was " + value);
+			}
+		}
 
 	}
 
