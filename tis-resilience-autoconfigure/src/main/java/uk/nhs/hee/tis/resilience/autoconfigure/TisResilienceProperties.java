@@ -33,13 +33,14 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
  * @param staleCache Memory given to the stale-if-error cache of GET responses.
  * @param problemDetails Problem Details answers for failures that reach a controller unhandled.
  * @param jwt JWT validation that survives an outage of the token issuer (Keycloak).
+ * @param serviceTokens When service-to-service (client-credentials) tokens are refreshed.
  * @since 0.1.0
  */
 @ConfigurationProperties("tis.resilience")
 public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @DefaultValue ServiceProperties defaults,
 		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices,
 		@DefaultValue StaleCacheProperties staleCache, @DefaultValue ProblemDetailsProperties problemDetails,
-		@DefaultValue JwtProperties jwt) {
+		@DefaultValue JwtProperties jwt, @DefaultValue ServiceTokensProperties serviceTokens) {
 
 	static final String PREFIX = "tis.resilience";
 
@@ -63,6 +64,11 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 			throw new IllegalArgumentException(
 					PREFIX + ".defaults.url is not allowed: a URL belongs to one service under " + PREFIX + ".services");
 		}
+		if (defaults.clientRegistration() != null) {
+			throw new IllegalArgumentException(PREFIX + ".defaults.client-registration is not allowed: a service token "
+					+ "must only be sent to the services named under " + PREFIX + ".services");
+		}
+		serviceTokens.check(PREFIX + ".service-tokens");
 		ServicePolicy base = defaults.applyTo(ServicePolicy.defaults(), PREFIX + ".defaults");
 		Map<URI, String> seen = new LinkedHashMap<>();
 		services.forEach((name, service) -> {
@@ -142,12 +148,14 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @param bulkhead Bulkhead settings.
 	 * @param retry Retry settings.
 	 * @param staleIfError How stale a GET response may be when it is served because the service failed.
+	 * @param clientRegistration Client-credentials registration (spring.security.oauth2.client.registration.&lt;id&gt;)
+	 * whose token is sent as a bearer token to this service.
 	 * @since 0.1.0
 	 */
 	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
 			@Nullable Duration responseTimeout, @DefaultValue CircuitBreakerProperties circuitBreaker,
 			@DefaultValue BulkheadProperties bulkhead, @DefaultValue RetryProperties retry,
-			@Nullable Duration staleIfError) {
+			@Nullable Duration staleIfError, @Nullable String clientRegistration) {
 
 		ServicePolicy applyTo(ServicePolicy base, String prefix) {
 			try {
@@ -300,6 +308,34 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 		private static void positive(String key, Duration value) {
 			if (value.isNegative() || value.isZero()) {
 				throw new IllegalArgumentException(key + " must be positive but was " + value);
+			}
+		}
+
+	}
+
+	/**
+	 * When service-to-service (client-credentials) tokens are refreshed.
+	 *
+	 * @param refreshAt Fraction of a token's lifetime after which a new one is fetched in the
+	 * background (over 0, under 1).
+	 * @param minBackoff First wait before fetching again after the token endpoint failed.
+	 * @param maxBackoff Longest wait between fetches while the token endpoint fails.
+	 * @param fetchTimeout Longest an outbound call waits for a token when it has no valid one.
+	 * @since 0.1.0
+	 */
+	public record ServiceTokensProperties(@DefaultValue("0.75") double refreshAt, @DefaultValue("1s") Duration minBackoff,
+			@DefaultValue("30s") Duration maxBackoff, @DefaultValue("5s") Duration fetchTimeout) {
+
+		void check(String prefix) {
+			if (!(this.refreshAt > 0 && this.refreshAt < 1)) {
+				throw new IllegalArgumentException(prefix + ".refresh-at must be over 0 and under 1 but was " + this.refreshAt);
+			}
+			if (this.minBackoff.isNegative() || this.minBackoff.isZero() || this.maxBackoff.compareTo(this.minBackoff) < 0) {
+				throw new IllegalArgumentException(prefix + ".min-backoff must be positive and at most " + prefix
+						+ ".max-backoff but were " + this.minBackoff + " and " + this.maxBackoff);
+			}
+			if (this.fetchTimeout.isNegative() || this.fetchTimeout.isZero()) {
+				throw new IllegalArgumentException(prefix + ".fetch-timeout must be positive but was " + this.fetchTimeout);
 			}
 		}
 

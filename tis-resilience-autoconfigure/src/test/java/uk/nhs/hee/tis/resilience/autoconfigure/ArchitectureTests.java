@@ -11,6 +11,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.policy.ServiceGuardCircuitBreakerFactory;
+import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
@@ -58,6 +59,8 @@ class ArchitectureTests {
 			.beAnnotatedWith(ConfigurationProperties.class)
 			.orShould()
 			.be(ServiceGuardCircuitBreakerFactory.class)
+			.orShould()
+			.be(ServiceTokenProvider.class)
 			.check(this.autoconfigure);
 	}
 

@@ -26,6 +26,7 @@ import org.springframework.web.client.RestTemplate;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
+import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -63,10 +64,12 @@ public final class HttpClientResilienceAutoConfiguration {
 
 	@Bean
 	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, ServiceResolver resolver,
-			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory) {
+			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory,
+			ObjectProvider<ServiceTokenProvider> serviceTokens) {
 		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
 				properties.staleCache().maxBodySize().toBytes());
-		return new ResilientHttpClients(new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses),
+		return new ResilientHttpClients(
+				new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses, serviceTokens),
 				requestFactory);
 	}
 

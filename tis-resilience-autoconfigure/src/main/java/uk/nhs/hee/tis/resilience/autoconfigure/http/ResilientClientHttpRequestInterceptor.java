@@ -6,12 +6,15 @@ import java.time.Duration;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpRequest;
 import org.springframework.http.client.ClientHttpRequestExecution;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.ClientHttpResponse;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
@@ -40,11 +43,14 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private final Clock clock;
 
+	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
+
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
-			StaleResponseCache staleResponses) {
+			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.staleResponses = staleResponses;
+		this.serviceTokens = serviceTokens;
 		this.clock = Clock.systemUTC();
 	}
 
@@ -52,6 +58,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
 			throws IOException {
 		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
+		addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
 		StaleResponseCache.Key staleKey = this.staleResponses.keyFor(guard, request);
@@ -77,6 +84,18 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				return stale;
 			}
 			throw ex;
+		}
+	}
+
+	// Outside the guard: a token that cannot be had says nothing about the service called.
+	private void addServiceToken(String service, HttpRequest request) {
+		ServiceTokenProvider provider = this.serviceTokens.getIfAvailable();
+		if (provider == null || request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION) != null) {
+			return;
+		}
+		String token = provider.tokenFor(service);
+		if (token != null) {
+			request.getHeaders().setBearerAuth(token);
 		}
 	}
 

@@ -1,0 +1,94 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.token;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.security.oauth2.client.endpoint.OAuth2ClientCredentialsGrantRequest;
+import org.springframework.security.oauth2.client.endpoint.RestClientClientCredentialsTokenResponseClient;
+import org.springframework.security.oauth2.client.registration.ClientRegistration;
+import org.springframework.security.oauth2.client.registration.ClientRegistrationRepository;
+import org.springframework.security.oauth2.core.AuthorizationGrantType;
+import org.springframework.security.oauth2.core.OAuth2AccessToken;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.token.AccessToken;
+import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
+
+/**
+ * Client-credentials tokens for the services that name a registration, one cache per registration,
+ * fetched with Spring Security's own token client.
+ */
+final class ClientCredentialsServiceTokens implements ServiceTokenProvider, AutoCloseable {
+
+	private final Map<String, ServiceTokenCache> cachesByService = new LinkedHashMap<>();
+
+	private final Map<String, String> registrationByService;
+
+	private final Map<String, ServiceTokenCache> cachesByRegistration = new LinkedHashMap<>();
+
+	/**
+	 * Creates the caches.
+	 * @throws IllegalArgumentException naming the property when a registration is missing or is not
+	 * a client-credentials one
+	 */
+	ClientCredentialsServiceTokens(Map<String, String> registrationByService, ClientRegistrationRepository registrations,
+			ServiceTokenCache.Settings settings) {
+		this.registrationByService = Map.copyOf(registrationByService);
+		RestClientClientCredentialsTokenResponseClient client = new RestClientClientCredentialsTokenResponseClient();
+		registrationByService.forEach((service, registrationId) -> {
+			ClientRegistration registration = registrations.findByRegistrationId(registrationId);
+			String key = "tis.resilience.services." + service + ".client-registration";
+			if (registration == null) {
+				throw new IllegalArgumentException(key + " names '" + registrationId + "', which is not configured under "
+						+ "spring.security.oauth2.client.registration");
+			}
+			if (!AuthorizationGrantType.CLIENT_CREDENTIALS.equals(registration.getAuthorizationGrantType())) {
+				throw new IllegalArgumentException(key + " names '" + registrationId + "', whose grant type is "
+						+ registration.getAuthorizationGrantType().getValue() + ", not client_credentials");
+			}
+			ServiceTokenCache cache = this.cachesByRegistration.computeIfAbsent(registrationId,
+					(id) -> new ServiceTokenCache(id, () -> fetch(client, registration), settings));
+			this.cachesByService.put(service, cache);
+		});
+	}
+
+	private static AccessToken fetch(RestClientClientCredentialsTokenResponseClient client,
+			ClientRegistration registration) {
+		OAuth2AccessToken token = client.getTokenResponse(new OAuth2ClientCredentialsGrantRequest(registration))
+			.getAccessToken();
+		Instant issuedAt = (token.getIssuedAt() != null) ? token.getIssuedAt() : Instant.now();
+		Instant expiresAt = (token.getExpiresAt() != null) ? token.getExpiresAt() : issuedAt.plusSeconds(60);
+		return new AccessToken(token.getTokenValue(), issuedAt, expiresAt);
+	}
+
+	void start() {
+		this.cachesByRegistration.values().forEach(ServiceTokenCache::start);
+	}
+
+	Map<String, ServiceTokenCache> cachesByRegistration() {
+		return this.cachesByRegistration;
+	}
+
+	@Override
+	public @Nullable String tokenFor(String service) {
+		ServiceTokenCache cache = this.cachesByService.get(service);
+		if (cache == null) {
+			return null;
+		}
+		String token = cache.token();
+		if (token == null) {
+			throw new ServiceUnavailableException(this.registrationByService.get(service), Reason.CONNECT_FAILURE);
+		}
+		return token;
+	}
+
+	@Override
+	public void close() {
+		this.cachesByRegistration.values().forEach(ServiceTokenCache::close);
+	}
+
+}

@@ -1,0 +1,127 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.token;
+
+import java.time.Duration;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.boot.security.oauth2.client.autoconfigure.OAuth2ClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.web.client.RestClient;
+
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.http.HttpClientResilienceAutoConfiguration;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.absent;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Client-credentials tokens from a stand-in Keycloak token endpoint, sent to a downstream on loopback. */
+class ServiceTokenTests {
+
+	private static final String TOKEN_PATH = "/realms/tis/protocol/openid-connect/token";
+
+	@RegisterExtension
+	static WireMockExtension server = WireMockExtension.newInstance()
+		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+		.build();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HttpClientAutoConfiguration.class,
+				ImperativeHttpClientAutoConfiguration.class, HttpMessageConvertersAutoConfiguration.class,
+				RestClientAutoConfiguration.class, OAuth2ClientAutoConfiguration.class,
+				TisResilienceAutoConfiguration.class, HttpClientResilienceAutoConfiguration.class,
+				ServiceTokenAutoConfiguration.class))
+		.withPropertyValues("spring.security.oauth2.client.registration.tcs.client-id=tcs",
+				"spring.security.oauth2.client.registration.tcs.client-secret=secret",
+				"spring.security.oauth2.client.registration.tcs.authorization-grant-type=client_credentials",
+				"spring.security.oauth2.client.registration.tcs.provider=keycloak",
+				"spring.security.oauth2.client.provider.keycloak.token-uri=" + server.baseUrl() + TOKEN_PATH,
+				"tis.resilience.services.reference.url=" + server.baseUrl() + "/reference",
+				"tis.resilience.services.reference.client-registration=tcs",
+				"tis.resilience.service-tokens.min-backoff=50ms", "tis.resilience.service-tokens.max-backoff=200ms");
+
+	private static void tokenEndpointIssues(String token, int expiresIn) {
+		server.stubFor(post(TOKEN_PATH).willReturn(okJson(
+				"{\"access_token\":\"" + token + "\",\"token_type\":\"Bearer\",\"expires_in\":" + expiresIn + "}")));
+	}
+
+	private static String callReference(RestClient client) {
+		return client.get().uri(server.baseUrl() + "/reference/api/bulk").retrieve().body(String.class);
+	}
+
+	@Test
+	void sendsTheServiceTokenOnlyToTheServiceThatNamesIt() {
+		tokenEndpointIssues("token-1", 300);
+		server.stubFor(get("/reference/api/bulk").withHeader("Authorization", equalTo("Bearer token-1")).willReturn(ok("bulk")));
+		server.stubFor(get("/elsewhere").willReturn(ok("there")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(callReference(client)).isEqualTo("bulk");
+			client.get().uri("http://127.0.0.1:" + server.getPort() + "/elsewhere").retrieve().body(String.class);
+			server.verify(getRequestedFor(urlPathEqualTo("/elsewhere")).withHeader("Authorization", absent()));
+		});
+	}
+
+	@Test
+	void keepsUsingTheCurrentTokenWhileTheTokenEndpointIsDown() {
+		tokenEndpointIssues("token-1", 300);
+		server.stubFor(get("/reference/api/bulk").withHeader("Authorization", equalTo("Bearer token-1")).willReturn(ok("bulk")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(callReference(client)).isEqualTo("bulk");
+			server.stubFor(post(TOKEN_PATH).willReturn(serviceUnavailable()));
+			for (int i = 0; i < 5; i++) {
+				assertThat(callReference(client)).isEqualTo("bulk");
+			}
+			server.verify(1, postRequestedFor(urlPathEqualTo(TOKEN_PATH)));
+		});
+	}
+
+	@Test
+	void fetchesTheTokenAtStartupAndRefreshesItAheadOfExpiry() {
+		server.stubFor(post(TOKEN_PATH).inScenario("tokens")
+			.whenScenarioStateIs(STARTED)
+			.willReturn(okJson("{\"access_token\":\"token-1\",\"token_type\":\"Bearer\",\"expires_in\":8}"))
+			.willSetStateTo("second"));
+		server.stubFor(post(TOKEN_PATH).inScenario("tokens")
+			.whenScenarioStateIs("second")
+			.willReturn(okJson("{\"access_token\":\"token-2\",\"token_type\":\"Bearer\",\"expires_in\":300}")));
+		server.stubFor(get("/reference/api/bulk").withHeader("Authorization", equalTo("Bearer token-2")).willReturn(ok("fresh")));
+		this.runner.withPropertyValues("tis.resilience.service-tokens.refresh-at=0.3").run((context) -> {
+			await().atMost(Duration.ofSeconds(3))
+				.until(() -> server.findAll(postRequestedFor(urlPathEqualTo(TOKEN_PATH))).size() >= 1);
+			await().atMost(Duration.ofSeconds(6))
+				.until(() -> server.findAll(postRequestedFor(urlPathEqualTo(TOKEN_PATH))).size() >= 2);
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(callReference(client)).isEqualTo("fresh");
+		});
+	}
+
+	@Test
+	void stopsStartupWhenAServiceNamesAnUnknownRegistration() {
+		this.runner.withPropertyValues("tis.resilience.services.reference.client-registration=missing")
+			.run((context) -> assertThat(context).hasFailed()
+				.getFailure()
+				.rootCause()
+				.hasMessageContaining("tis.resilience.services.reference.client-registration names 'missing'"));
+	}
+
+}

@@ -1,0 +1,265 @@
+package uk.nhs.hee.tis.resilience.token;
+
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Holds one client's service-to-service token. It is fetched at {@link #start()}, refreshed in the
+ * background once {@code refreshAt} of its lifetime has passed (with jitter), retried with backoff
+ * while the issuer is down, and handed out until it really expires (less a small allowance for clock
+ * skew) — a token that is still valid is never thrown away because the issuer is unreachable.
+ * Callers that find no valid token share one fetch.
+ * <p>
+ * Spring Security's client-credentials provider, by contrast, fetches only within 60 seconds of
+ * expiry, on the caller's thread, and fails the outbound call when the issuer is down even though
+ * the current token is still valid.
+ *
+ * @since 0.1.0
+ */
+public final class ServiceTokenCache implements AutoCloseable {
+
+	private static final System.Logger logger = System.getLogger(ServiceTokenCache.class.getName());
+
+	/** Tokens are not handed out in their last seconds, so that they do not expire on the way. */
+	static final Duration EXPIRY_ALLOWANCE = Duration.ofSeconds(5);
+
+	private final String name;
+
+	private final TokenSource source;
+
+	private final Settings settings;
+
+	private final Clock clock;
+
+	private final ScheduledExecutorService refresher;
+
+	private final AtomicReference<@Nullable CompletableFuture<Boolean>> inFlight = new AtomicReference<>();
+
+	private final AtomicLong fetches = new AtomicLong();
+
+	private final AtomicLong failedFetches = new AtomicLong();
+
+	private volatile @Nullable AccessToken current;
+
+	private volatile int failuresInARow;
+
+	/**
+	 * Creates a cache.
+	 * @param name what the token is for, for logs (the client registration id)
+	 * @param source fetches a new token from the issuer
+	 * @param settings when to refresh and how to back off
+	 */
+	public ServiceTokenCache(String name, TokenSource source, Settings settings) {
+		this(name, source, settings, Clock.systemUTC());
+	}
+
+	ServiceTokenCache(String name, TokenSource source, Settings settings, Clock clock) {
+		this.name = name;
+		this.source = source;
+		this.settings = settings;
+		this.clock = clock;
+		this.refresher = Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "tis-token-refresh-" + name);
+			thread.setDaemon(true);
+			return thread;
+		});
+	}
+
+	/** Fetches the token now, in the background, and keeps it fresh. */
+	public void start() {
+		this.refresher.execute(this::refreshAndReschedule);
+	}
+
+	/**
+	 * Returns a valid token: the current one while it is valid, else one fetched now (shared with
+	 * every caller waiting at the same time).
+	 * @return the token's value, or {@code null} when no valid token can be had
+	 */
+	public @Nullable String token() {
+		AccessToken token = valid();
+		if (token != null) {
+			return token.value();
+		}
+		await(refresh());
+		token = valid();
+		return (token != null) ? token.value() : null;
+	}
+
+	/**
+	 * Returns the token held now, valid or not, for health and metrics.
+	 * @return the token, or {@code null}
+	 */
+	public @Nullable AccessToken current() {
+		return this.current;
+	}
+
+	/**
+	 * Returns how many fetches were made, and how many failed.
+	 * @return {@code [fetches, failed fetches]}
+	 */
+	public long[] fetchCounts() {
+		return new long[] { this.fetches.get(), this.failedFetches.get() };
+	}
+
+	@Override
+	public void close() {
+		this.refresher.shutdownNow();
+	}
+
+	private @Nullable AccessToken valid() {
+		AccessToken token = this.current;
+		if (token == null) {
+			return null;
+		}
+		return this.clock.instant().isBefore(token.expiresAt().minus(EXPIRY_ALLOWANCE)) ? token : null;
+	}
+
+	private void await(CompletableFuture<Boolean> fetch) {
+		try {
+			fetch.get(this.settings.fetchTimeout().toMillis(), TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+		catch (ExecutionException | TimeoutException ex) {
+			// No new token: the caller gets the current one if still valid, else none.
+		}
+	}
+
+	private CompletableFuture<Boolean> refresh() {
+		CompletableFuture<Boolean> mine = new CompletableFuture<>();
+		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
+		if (existing != null) {
+			return existing;
+		}
+		try {
+			this.refresher.execute(() -> fetch(mine));
+		}
+		catch (RuntimeException ex) {
+			this.inFlight.set(null);
+			mine.complete(false);
+		}
+		return mine;
+	}
+
+	private boolean fetch(CompletableFuture<Boolean> outcome) {
+		boolean succeeded = false;
+		try {
+			succeeded = fetchOnce();
+		}
+		finally {
+			this.inFlight.set(null);
+			outcome.complete(succeeded);
+		}
+		return succeeded;
+	}
+
+	private boolean fetchOnce() {
+		this.fetches.incrementAndGet();
+		try {
+			AccessToken token = this.source.fetch();
+			this.current = token;
+			this.failuresInARow = 0;
+			return true;
+		}
+		catch (Exception ex) {
+			this.failedFetches.incrementAndGet();
+			this.failuresInARow++;
+			if (this.failuresInARow == 1) {
+				AccessToken token = this.current;
+				logger.log(Level.WARNING, "tis-resilience event=service_token_fetch_failed client=" + this.name
+						+ " cause=\"" + ex.getClass().getSimpleName() + ": " + ex.getMessage() + "\" keeping="
+						+ ((token != null) ? "token valid until " + token.expiresAt() : "no token"));
+			}
+			return false;
+		}
+	}
+
+	private void refreshAndReschedule() {
+		CompletableFuture<Boolean> mine = new CompletableFuture<>();
+		boolean succeeded = !this.inFlight.compareAndSet(null, mine) || fetch(mine);
+		Duration next;
+		AccessToken token = this.current;
+		if (succeeded && token != null) {
+			Duration lifetime = Duration.between(token.issuedAt(), token.expiresAt());
+			Instant due = token.issuedAt().plusMillis((long) (lifetime.toMillis() * this.settings.refreshAt()));
+			next = Duration.between(this.clock.instant(), due);
+			long jitter = (long) (lifetime.toMillis() * 0.05 * ThreadLocalRandom.current().nextDouble());
+			next = next.minusMillis(jitter);
+		}
+		else {
+			Duration backoff = this.settings.minBackoff().multipliedBy(1L << Math.min(this.failuresInARow, 16));
+			next = (backoff.compareTo(this.settings.maxBackoff()) < 0) ? backoff : this.settings.maxBackoff();
+		}
+		if (next.isNegative()) {
+			next = Duration.ZERO;
+		}
+		try {
+			this.refresher.schedule(this::refreshAndReschedule, next.toMillis(), TimeUnit.MILLISECONDS);
+		}
+		catch (RuntimeException ex) {
+			// Closed.
+		}
+	}
+
+	/**
+	 * Fetches a new token from the issuer.
+	 *
+	 * @since 0.1.0
+	 */
+	@FunctionalInterface
+	public interface TokenSource {
+
+		/**
+		 * Fetches a token.
+		 * @return the token
+		 * @throws Exception when the issuer cannot be reached or refuses
+		 */
+		AccessToken fetch() throws Exception;
+
+	}
+
+	/**
+	 * When tokens are refreshed.
+	 *
+	 * @param refreshAt fraction (over 0, under 1) of a token's lifetime after which a new one is fetched
+	 * @param minBackoff first wait before fetching again after a failure
+	 * @param maxBackoff longest wait between fetches while the issuer fails
+	 * @param fetchTimeout longest a caller waits for a fetch when it has no valid token
+	 * @since 0.1.0
+	 */
+	public record Settings(double refreshAt, Duration minBackoff, Duration maxBackoff, Duration fetchTimeout) {
+
+		/**
+		 * Checks the values.
+		 * @throws IllegalArgumentException naming the setting that is not valid
+		 */
+		public Settings {
+			if (!(refreshAt > 0 && refreshAt < 1)) {
+				throw new IllegalArgumentException("refresh-at must be over 0 and under 1 but was " + refreshAt);
+			}
+			if (minBackoff.isNegative() || minBackoff.isZero() || maxBackoff.compareTo(minBackoff) < 0) {
+				throw new IllegalArgumentException("min-backoff must be positive and at most max-backoff but were "
+						+ minBackoff + " and " + maxBackoff);
+			}
+			if (fetchTimeout.isNegative() || fetchTimeout.isZero()) {
+				throw new IllegalArgumentException("fetch-timeout must be positive but was " + fetchTimeout);
+			}
+		}
+
+	}
+
+}

@@ -1,0 +1,111 @@
+package uk.nhs.hee.tis.resilience.token;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class ServiceTokenCacheTests {
+
+	private final AtomicInteger issued = new AtomicInteger();
+
+	private final AtomicBoolean issuerDown = new AtomicBoolean();
+
+	private final List<ServiceTokenCache> caches = new ArrayList<>();
+
+	private final ServiceTokenCache.Settings settings = new ServiceTokenCache.Settings(0.5, Duration.ofMillis(50),
+			Duration.ofMillis(200), Duration.ofSeconds(5));
+
+	@AfterEach
+	void close() {
+		this.caches.forEach(ServiceTokenCache::close);
+	}
+
+	private ServiceTokenCache cache(ServiceTokenCache.TokenSource source) {
+		ServiceTokenCache cache = new ServiceTokenCache("tcs", source, this.settings);
+		this.caches.add(cache);
+		return cache;
+	}
+
+	private ServiceTokenCache.TokenSource issuing(Duration lifetime) {
+		return () -> {
+			if (this.issuerDown.get()) {
+				throw new IOException("Connection refused");
+			}
+			Instant now = Instant.now();
+			return new AccessToken("token-" + this.issued.incrementAndGet(), now, now.plus(lifetime));
+		};
+	}
+
+	@Test
+	void sharesOneFetchAmongConcurrentCallers() throws Exception {
+		CountDownLatch fetching = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		ServiceTokenCache cache = cache(() -> {
+			fetching.countDown();
+			release.await();
+			Instant now = Instant.now();
+			return new AccessToken("token-" + this.issued.incrementAndGet(), now, now.plusSeconds(300));
+		});
+		ExecutorService callers = Executors.newFixedThreadPool(20);
+		try {
+			List<Future<String>> tokens = new ArrayList<>();
+			for (int i = 0; i < 20; i++) {
+				tokens.add(callers.submit(cache::token));
+			}
+			assertThat(fetching.await(5, TimeUnit.SECONDS)).isTrue();
+			release.countDown();
+			for (Future<String> token : tokens) {
+				assertThat(token.get(5, TimeUnit.SECONDS)).isEqualTo("token-1");
+			}
+		}
+		finally {
+			callers.shutdownNow();
+		}
+		assertThat(this.issued).hasValue(1);
+	}
+
+	@Test
+	void keepsUsingAValidTokenWhileTheIssuerIsDown() {
+		ServiceTokenCache cache = cache(issuing(Duration.ofMinutes(10)));
+		assertThat(cache.token()).isEqualTo("token-1");
+		this.issuerDown.set(true);
+		cache.start();
+		await().atMost(Duration.ofSeconds(5)).until(() -> cache.fetchCounts()[1] >= 2);
+		assertThat(cache.token()).isEqualTo("token-1");
+	}
+
+	@Test
+	void fetchesAtStartupAndRefreshesAheadOfExpiry() {
+		ServiceTokenCache cache = cache(issuing(Duration.ofSeconds(8)));
+		cache.start();
+		await().atMost(Duration.ofSeconds(3)).until(() -> this.issued.get() == 1);
+		AccessToken first = cache.current();
+		await().atMost(Duration.ofSeconds(8)).until(() -> this.issued.get() >= 2);
+		assertThat(Instant.now()).isBefore(first.expiresAt());
+		assertThat(cache.token()).isNotEqualTo("token-1");
+	}
+
+	@Test
+	void stopsHandingOutATokenOnceItExpires() {
+		ServiceTokenCache cache = cache(issuing(ServiceTokenCache.EXPIRY_ALLOWANCE.plusSeconds(1)));
+		assertThat(cache.token()).isEqualTo("token-1");
+		this.issuerDown.set(true);
+		await().atMost(Duration.ofSeconds(5)).until(() -> cache.token() == null);
+	}
+
+}
