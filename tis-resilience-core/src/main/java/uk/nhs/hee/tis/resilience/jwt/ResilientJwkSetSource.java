@@ -9,8 +9,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -94,6 +97,8 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 
 	private final AtomicLong rateLimitedUnknownKids = new AtomicLong();
 
+	private final Map<String, AtomicLong> failuresByCause = new ConcurrentHashMap<>();
+
 	/**
 	 * Creates a source and loads the cache file, if there is one. Call {@link #start()} to fetch and
 	 * keep refreshing.
@@ -162,8 +167,10 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 		boolean trusted = snapshot != null && !isExpired(snapshot, now);
 		boolean stale = fetchedAt == null
 				|| Duration.between(fetchedAt, now).compareTo(this.settings.refreshInterval().multipliedBy(2)) > 0;
+		Map<String, Long> causes = new TreeMap<>();
+		this.failuresByCause.forEach((cause, count) -> causes.put(cause, count.get()));
 		return new Status(trusted ? snapshot.keys().size() : 0, fetchedAt, stale, this.lastAttempt, this.lastFailure,
-				this.fetches.get(), this.failedFetches.get(), this.unknownKidFetches.get(),
+				this.fetches.get(), this.failedFetches.get(), Map.copyOf(causes), this.unknownKidFetches.get(),
 				this.rateLimitedUnknownKids.get());
 	}
 
@@ -291,6 +298,7 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 		}
 		catch (IOException | ParseException | RuntimeException ex) {
 			this.failedFetches.incrementAndGet();
+			this.failuresByCause.computeIfAbsent(cause(ex), (key) -> new AtomicLong()).incrementAndGet();
 			this.failuresInARow++;
 			String failure = ex.getClass().getSimpleName() + ": " + ex.getMessage();
 			if (this.failuresInARow == 1 || !failure.equals(this.lastFailure)) {
@@ -302,6 +310,31 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 			this.lastFailure = failure;
 			return false;
 		}
+	}
+
+	/** A bounded set of cause names, for metrics tags. */
+	static String cause(Exception failure) {
+		String message = String.valueOf(failure.getMessage());
+		if (failure instanceof java.net.SocketTimeoutException) {
+			return "timeout";
+		}
+		if (failure instanceof java.net.ConnectException || failure instanceof java.net.UnknownHostException
+				|| failure instanceof java.net.NoRouteToHostException) {
+			return "connect";
+		}
+		if (failure instanceof ParseException) {
+			return "malformed";
+		}
+		if (message.contains("no usable signature key")) {
+			return "no_usable_key";
+		}
+		if (message.contains("input limit")) {
+			return "too_large";
+		}
+		if (message.startsWith("HTTP ") || message.contains("response code")) {
+			return "http_status";
+		}
+		return "other";
 	}
 
 	private void persist(JwksCacheFile.Snapshot snapshot) {
@@ -351,12 +384,15 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 	 * @param lastFailure why the last fetch failed, or {@code null} when it succeeded
 	 * @param fetches fetches attempted
 	 * @param failedFetches fetches that failed
+	 * @param failuresByCause failed fetches by cause: timeout, connect, http_status, malformed,
+	 * no_usable_key, too_large, other
 	 * @param unknownKidFetches fetches caused by tokens with an unknown key id
 	 * @param rateLimitedUnknownKids tokens with an unknown key id that did not cause a fetch (cooldown)
 	 * @since 0.1.0
 	 */
 	public record Status(int keys, @Nullable Instant fetchedAt, boolean stale, @Nullable Instant lastAttempt,
-			@Nullable String lastFailure, long fetches, long failedFetches, long unknownKidFetches,
+			@Nullable String lastFailure, long fetches, long failedFetches, Map<String, Long> failuresByCause,
+			long unknownKidFetches,
 			long rateLimitedUnknownKids) {
 	}
 
