@@ -1,11 +1,15 @@
 package uk.nhs.hee.tis.resilience.autoconfigure;
 
+import java.util.List;
+
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 
+import uk.nhs.hee.tis.resilience.policy.CallListener;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -22,9 +26,16 @@ public final class TisResilienceAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties) {
+	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,
+			ObjectProvider<CallListener> listeners) {
+		List<CallListener> all = listeners.orderedStream().toList();
+		CallListener listener = (service, outcome, durationNanos) -> {
+			for (CallListener each : all) {
+				each.onCall(service, outcome, durationNanos);
+			}
+		};
 		ServiceGuardRegistry registry = new ServiceGuardRegistry(properties.defaultPolicy(),
-				properties.servicePolicies(), properties.maxUnconfiguredServices());
+				properties.servicePolicies(), properties.maxUnconfiguredServices(), listener);
 		ServiceGuardLogger.attach(registry, properties.serviceUrls());
 		return registry;
 	}

@@ -5,8 +5,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
 
@@ -105,6 +107,21 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	}
 
 	/**
+	 * Returns the services marked {@code critical}.
+	 * @return their names
+	 */
+	public Set<String> criticalServices() {
+		Set<String> critical = new LinkedHashSet<>();
+		boolean byDefault = Boolean.TRUE.equals(this.defaults.critical());
+		this.services.forEach((name, service) -> {
+			if ((service.critical() != null) ? service.critical() : byDefault) {
+				critical.add(name);
+			}
+		});
+		return critical;
+	}
+
+	/**
 	 * Returns the URL of every configured service that has one.
 	 * @return the URLs by service name
 	 */
@@ -148,6 +165,9 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @param bulkhead Bulkhead settings.
 	 * @param retry Retry settings.
 	 * @param staleIfError How stale a GET response may be when it is served because the service failed.
+	 * @param critical Whether the application cannot serve at all without this service: its open
+	 * breaker turns the tisResilience health contributor DOWN (put that contributor in the readiness
+	 * group to act on it).
 	 * @param clientRegistration Client-credentials registration (spring.security.oauth2.client.registration.&lt;id&gt;)
 	 * whose token is sent as a bearer token to this service.
 	 * @since 0.1.0
@@ -155,7 +175,7 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
 			@Nullable Duration responseTimeout, @DefaultValue CircuitBreakerProperties circuitBreaker,
 			@DefaultValue BulkheadProperties bulkhead, @DefaultValue RetryProperties retry,
-			@Nullable Duration staleIfError, @Nullable String clientRegistration) {
+			@Nullable Duration staleIfError, @Nullable Boolean critical, @Nullable String clientRegistration) {
 
 		ServicePolicy applyTo(ServicePolicy base, String prefix) {
 			try {

@@ -1,6 +1,10 @@
 package uk.nhs.hee.tis.resilience.policy;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +34,9 @@ import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
  */
 public final class ServiceGuard {
 
+	/** How many breaker state changes {@link #recentTransitions()} keeps. */
+	public static final int TRANSITIONS_KEPT = 5;
+
 	private final String name;
 
 	private final ServicePolicy policy;
@@ -40,19 +47,28 @@ public final class ServiceGuard {
 
 	private final RetryBudget retryBudget;
 
+	private final CallListener listener;
+
 	private volatile long openedAtNanos;
 
-	ServiceGuard(String name, ServicePolicy policy, CircuitBreaker circuitBreaker, Bulkhead bulkhead) {
+	private final Deque<Transition> transitions = new ArrayDeque<>();
+
+	ServiceGuard(String name, ServicePolicy policy, CircuitBreaker circuitBreaker, Bulkhead bulkhead,
+			CallListener listener) {
 		this.name = name;
 		this.policy = policy;
 		this.circuitBreaker = circuitBreaker;
 		this.bulkhead = bulkhead;
+		this.listener = listener;
 		this.retryBudget = new RetryBudget(policy.retry().budgetRatio(), policy.retry().budgetMinPerSecond());
 		this.openedAtNanos = System.nanoTime();
 		circuitBreaker.getEventPublisher().onStateTransition((event) -> {
 			if (event.getStateTransition().getToState() == State.OPEN) {
 				this.openedAtNanos = System.nanoTime();
 			}
+			remember(new Transition(event.getStateTransition().getFromState(), event.getStateTransition().getToState(),
+					event.getCreationTime().toInstant(), circuitBreaker.getMetrics().getFailureRate(),
+					circuitBreaker.getMetrics().getSlowCallRate()));
 		});
 	}
 
@@ -126,6 +142,7 @@ public final class ServiceGuard {
 	 */
 	public <T> T execute(GuardedCall<T> call) throws Exception {
 		if (!this.circuitBreaker.tryAcquirePermission()) {
+			this.listener.onCall(this.name, CallOutcome.CIRCUIT_OPEN, 0);
 			throw rejected(Reason.CIRCUIT_OPEN, remainingOpenTime());
 		}
 		long start = this.circuitBreaker.getCurrentTimestamp();
@@ -133,6 +150,7 @@ public final class ServiceGuard {
 		for (int attempt = 1;; attempt++) {
 			if (!this.bulkhead.tryAcquirePermission()) {
 				this.circuitBreaker.releasePermission();
+				this.listener.onCall(this.name, CallOutcome.BULKHEAD_FULL, 0);
 				throw rejected(Reason.BULKHEAD_FULL, null);
 			}
 			T result;
@@ -152,6 +170,7 @@ public final class ServiceGuard {
 					continue;
 				}
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
+				this.listener.onCall(this.name, outcomeOf(reason), elapsed(start));
 				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
 				throw new ServiceUnavailableException(this.name, reported, null, ex);
 			}
@@ -172,6 +191,7 @@ public final class ServiceGuard {
 				}
 				// Interrupted while backing off: the discarded result cannot be handed over.
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, asException(failure));
+				this.listener.onCall(this.name, outcomeOf(failure.reason()), elapsed(start));
 				throw new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
 			}
 			return call.handOver(result, failure, new Completion(start));
@@ -186,6 +206,37 @@ public final class ServiceGuard {
 			return RetryDecision.NO;
 		}
 		return this.retryBudget.tryAcquireRetry() ? RetryDecision.RETRY : RetryDecision.BUDGET_EXHAUSTED;
+	}
+
+	/**
+	 * Returns the last few state changes of the breaker, oldest first.
+	 * @return up to {@value #TRANSITIONS_KEPT} transitions
+	 */
+	public List<Transition> recentTransitions() {
+		synchronized (this.transitions) {
+			return List.copyOf(this.transitions);
+		}
+	}
+
+	private void remember(Transition transition) {
+		synchronized (this.transitions) {
+			if (this.transitions.size() == TRANSITIONS_KEPT) {
+				this.transitions.removeFirst();
+			}
+			this.transitions.addLast(transition);
+		}
+	}
+
+	private static CallOutcome outcomeOf(Reason reason) {
+		return (reason == Reason.TIMEOUT) ? CallOutcome.TIMEOUT : CallOutcome.FAILURE;
+	}
+
+	/**
+	 * Returns who is told of every call that ends.
+	 * @return the listener
+	 */
+	public CallListener listener() {
+		return this.listener;
 	}
 
 	private boolean isOpen() {
@@ -238,6 +289,19 @@ public final class ServiceGuard {
 		return "service '" + this.name + "': " + this.policy;
 	}
 
+	/**
+	 * A state change of a service's breaker.
+	 *
+	 * @param from the state before
+	 * @param to the state after
+	 * @param at when it changed
+	 * @param failureRate the failure rate (percent) when it changed, -1 when not yet computed
+	 * @param slowCallRate the slow call rate (percent) when it changed, -1 when not yet computed
+	 * @since 0.1.0
+	 */
+	public record Transition(State from, State to, Instant at, float failureRate, float slowCallRate) {
+	}
+
 	private enum RetryDecision {
 
 		RETRY, NO, BUDGET_EXHAUSTED
@@ -261,11 +325,14 @@ public final class ServiceGuard {
 			}
 			ServiceGuard guard = ServiceGuard.this;
 			guard.bulkhead.onComplete();
+			long elapsed = guard.elapsed(this.start);
 			if (failure == null) {
-				guard.circuitBreaker.onSuccess(guard.elapsed(this.start), TimeUnit.NANOSECONDS);
+				guard.circuitBreaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
+				guard.listener.onCall(guard.name, CallOutcome.SUCCESS, elapsed);
 			}
 			else {
-				guard.circuitBreaker.onError(guard.elapsed(this.start), TimeUnit.NANOSECONDS, guard.asException(failure));
+				guard.circuitBreaker.onError(elapsed, TimeUnit.NANOSECONDS, guard.asException(failure));
+				guard.listener.onCall(guard.name, outcomeOf(failure.reason()), elapsed);
 			}
 		}
 

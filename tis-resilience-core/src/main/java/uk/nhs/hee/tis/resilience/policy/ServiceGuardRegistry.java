@@ -45,6 +45,8 @@ public final class ServiceGuardRegistry {
 
 	private int unconfiguredCount;
 
+	private final CallListener listener;
+
 	/**
 	 * Creates a registry.
 	 * @param defaults the policy of services that are not configured
@@ -53,6 +55,19 @@ public final class ServiceGuardRegistry {
 	 */
 	public ServiceGuardRegistry(ServicePolicy defaults, Map<String, ServicePolicy> configured,
 			int maxUnconfiguredServices) {
+		this(defaults, configured, maxUnconfiguredServices, CallListener.NONE);
+	}
+
+	/**
+	 * Creates a registry whose guards tell a listener of every call.
+	 * @param defaults the policy of services that are not configured
+	 * @param configured the policy of each configured service, by name
+	 * @param maxUnconfiguredServices how many unconfigured services get a guard of their own
+	 * @param listener told of every call as it ends
+	 */
+	public ServiceGuardRegistry(ServicePolicy defaults, Map<String, ServicePolicy> configured,
+			int maxUnconfiguredServices, CallListener listener) {
+		this.listener = Objects.requireNonNull(listener, "listener");
 		this.defaults = Objects.requireNonNull(defaults, "defaults");
 		this.configured = Collections.unmodifiableMap(new LinkedHashMap<>(configured));
 		this.maxUnconfiguredServices = maxUnconfiguredServices;
@@ -110,6 +125,14 @@ public final class ServiceGuardRegistry {
 	}
 
 	/**
+	 * Returns who is told of every call that ends.
+	 * @return the listener
+	 */
+	public CallListener listener() {
+		return this.listener;
+	}
+
+	/**
 	 * Returns the Resilience4j registry holding every service's breaker.
 	 * @return the breaker registry
 	 */
@@ -144,7 +167,7 @@ public final class ServiceGuardRegistry {
 			.writableStackTraceEnabled(false)
 			.build();
 		return new ServiceGuard(name, policy, this.circuitBreakers.circuitBreaker(name, breakerConfig),
-				this.bulkheads.bulkhead(name, bulkheadConfig));
+				this.bulkheads.bulkhead(name, bulkheadConfig), this.listener);
 	}
 
 }

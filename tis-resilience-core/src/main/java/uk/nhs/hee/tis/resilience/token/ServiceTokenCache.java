@@ -190,7 +190,16 @@ public final class ServiceTokenCache implements AutoCloseable {
 
 	private void refreshAndReschedule() {
 		CompletableFuture<Boolean> mine = new CompletableFuture<>();
-		boolean succeeded = !this.inFlight.compareAndSet(null, mine) || fetch(mine);
+		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
+		if (existing != null) {
+			// A caller's fetch is queued on this thread: plan the next one once it is done.
+			existing.whenComplete((succeeded, ex) -> scheduleNext(Boolean.TRUE.equals(succeeded)));
+			return;
+		}
+		scheduleNext(fetch(mine));
+	}
+
+	private void scheduleNext(boolean succeeded) {
 		Duration next;
 		AccessToken token = this.current;
 		if (succeeded && token != null) {

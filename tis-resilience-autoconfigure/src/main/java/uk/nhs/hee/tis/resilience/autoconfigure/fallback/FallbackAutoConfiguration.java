@@ -64,7 +64,8 @@ public final class FallbackAutoConfiguration {
 
 	@Bean
 	@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
-	static Advisor tisFallbackAdvisor(FallbackMethods fallbackMethods, BeanFactory beanFactory) {
+	static Advisor tisFallbackAdvisor(FallbackMethods fallbackMethods, BeanFactory beanFactory,
+			ObjectProvider<ServiceGuardRegistry> registry) {
 		StaticMethodMatcherPointcut pointcut = new StaticMethodMatcherPointcut() {
 
 			@Override
@@ -75,7 +76,7 @@ public final class FallbackAutoConfiguration {
 		};
 		pointcut.setClassFilter(FallbackMethods::isAnnotated);
 		DefaultPointcutAdvisor advisor = new DefaultPointcutAdvisor(pointcut,
-				new FallbackMethodInterceptor(fallbackMethods, beanFactory));
+				new FallbackMethodInterceptor(fallbackMethods, beanFactory, registry));
 		advisor.setOrder(FALLBACK_ORDER);
 		return advisor;
 	}

@@ -10,8 +10,12 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.aop.support.AopUtils;
 import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.annotation.Fallback;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
  * Calls the declared fallback when the method fails with a downstream failure. Runs on the caller's
@@ -23,9 +27,13 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 
 	private final BeanFactory beanFactory;
 
-	FallbackMethodInterceptor(FallbackMethods fallbackMethods, BeanFactory beanFactory) {
+	private final ObjectProvider<ServiceGuardRegistry> registry;
+
+	FallbackMethodInterceptor(FallbackMethods fallbackMethods, BeanFactory beanFactory,
+			ObjectProvider<ServiceGuardRegistry> registry) {
 		this.fallbackMethods = fallbackMethods;
 		this.beanFactory = beanFactory;
+		this.registry = registry;
 	}
 
 	@Override
@@ -45,7 +53,20 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			if (!fallback.appliesTo(failure)) {
 				throw failure;
 			}
-			return callFallback(fallback, method, target, invocation.getArguments(), failure);
+			long start = System.nanoTime();
+			Object answer = callFallback(fallback, method, target, invocation.getArguments(), failure);
+			recordFallback(failure, System.nanoTime() - start);
+			return answer;
+		}
+	}
+
+	// Tagged with the failed service when the failure names it; other failures are "unknown".
+	private void recordFallback(Throwable failure, long nanos) {
+		ServiceGuardRegistry guards = this.registry.getIfAvailable();
+		if (guards != null) {
+			String service = (failure instanceof ServiceUnavailableException unavailable) ? unavailable.service()
+					: "unknown";
+			guards.listener().onCall(service, CallOutcome.FALLBACK, nanos);
 		}
 	}
 

@@ -58,6 +58,11 @@ public final class HttpClientResilienceAutoConfiguration {
 	}
 
 	@Bean
+	UnprotectedEgressReport tisUnprotectedEgressReport(org.springframework.beans.factory.ListableBeanFactory beanFactory) {
+		return new UnprotectedEgressReport(beanFactory);
+	}
+
+	@Bean
 	ServiceResolver tisServiceResolver(TisResilienceProperties properties) {
 		return new ServiceResolver(properties.serviceUrls());
 	}

@@ -18,6 +18,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -66,12 +67,14 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		if (staleKey == null) {
 			return execute(guard, exchange);
 		}
+		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
 			if (exchange.failureOf(response) != null) {
 				ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
 				if (stale != null) {
 					response.close();
+					guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
 					return stale;
 				}
 				return response;
@@ -81,6 +84,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		catch (ServiceUnavailableException ex) {
 			ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
 			if (stale != null) {
+				guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
 				return stale;
 			}
 			throw ex;

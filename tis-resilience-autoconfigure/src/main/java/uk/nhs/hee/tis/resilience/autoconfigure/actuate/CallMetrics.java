@@ -1,0 +1,63 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.actuate;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.ObjectProvider;
+
+import uk.nhs.hee.tis.resilience.policy.CallListener;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
+
+/**
+ * Records every protected call in one timer, {@code tis.resilience.calls}, tagged with the service
+ * and the outcome. Service names are bounded by the guard registry (unconfigured hosts collapse into
+ * {@code unconfigured-overflow}); outcomes are a fixed set.
+ */
+final class CallMetrics implements CallListener {
+
+	static final String CALLS = "tis.resilience.calls";
+
+	/** Every meter this class registers: name, then its tags. */
+	static final List<String> METERS = List.of(
+			CALLS + "{service,outcome=success|failure|timeout|circuit_open|bulkhead_full|fallback|stale}");
+
+	private final ObjectProvider<MeterRegistry> registry;
+
+	private final Map<Key, Timer> timers = new ConcurrentHashMap<>();
+
+	private volatile @Nullable MeterRegistry resolved;
+
+	CallMetrics(ObjectProvider<MeterRegistry> registry) {
+		this.registry = registry;
+	}
+
+	@Override
+	public void onCall(String service, CallOutcome outcome, long durationNanos) {
+		MeterRegistry meterRegistry = this.resolved;
+		if (meterRegistry == null) {
+			meterRegistry = this.registry.getIfAvailable();
+			if (meterRegistry == null) {
+				return;
+			}
+			this.resolved = meterRegistry;
+		}
+		MeterRegistry target = meterRegistry;
+		this.timers.computeIfAbsent(new Key(service, outcome),
+				(key) -> Timer.builder(CALLS)
+					.description("Protected calls to downstream services, by service and outcome")
+					.tag("service", key.service())
+					.tag("outcome", key.outcome().tagValue())
+					.register(target))
+			.record(durationNanos, TimeUnit.NANOSECONDS);
+	}
+
+	private record Key(String service, CallOutcome outcome) {
+	}
+
+}

@@ -1,0 +1,100 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.actuate;
+
+import java.security.Principal;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+/**
+ * {@code /actuator/resilience}: every service with its effective policy, breaker state, rejections
+ * and last state changes (read); and an operator's {@code force-open}, {@code close} or
+ * {@code disable} of one service's breaker (write), each logged as a WARN line naming the principal.
+ */
+@Endpoint(id = "resilience")
+final class ResilienceEndpoint {
+
+	private static final Log logger = LogFactory.getLog(ResilienceEndpoint.class);
+
+	static final List<String> ACTIONS = List.of("force-open", "close", "disable");
+
+	private final ServiceGuardRegistry registry;
+
+	ResilienceEndpoint(ServiceGuardRegistry registry) {
+		this.registry = registry;
+	}
+
+	@ReadOperation
+	Map<String, Object> services() {
+		Map<String, Object> services = new LinkedHashMap<>();
+		for (ServiceGuard guard : this.registry.guards()) {
+			services.put(guard.name(), describe(guard));
+		}
+		return Map.of("services", services);
+	}
+
+	@ReadOperation
+	@Nullable Map<String, Object> service(@Selector String service) {
+		return this.registry.guards()
+			.stream()
+			.filter((guard) -> guard.name().equals(service))
+			.findFirst()
+			.map(ResilienceEndpoint::describe)
+			.orElse(null);
+	}
+
+	@WriteOperation
+	@Nullable Map<String, Object> act(@Selector String service, String action, @Nullable Principal principal) {
+		ServiceGuard guard = this.registry.guards()
+			.stream()
+			.filter((candidate) -> candidate.name().equals(service))
+			.findFirst()
+			.orElse(null);
+		if (guard == null) {
+			return null;
+		}
+		CircuitBreaker breaker = guard.circuitBreaker();
+		switch (action) {
+			case "force-open" -> breaker.transitionToForcedOpenState();
+			case "close" -> breaker.transitionToClosedState();
+			case "disable" -> breaker.transitionToDisabledState();
+			default -> throw new IllegalArgumentException("action must be one of " + ACTIONS + " but was " + action);
+		}
+		logger.warn("tis-resilience event=operator_action service=" + service + " action=" + action + " principal="
+				+ ((principal != null) ? principal.getName() : "anonymous"));
+		return describe(guard);
+	}
+
+	private static Map<String, Object> describe(ServiceGuard guard) {
+		CircuitBreaker.Metrics metrics = guard.circuitBreaker().getMetrics();
+		Map<String, Object> description = new LinkedHashMap<>();
+		description.put("state", guard.circuitBreaker().getState().name());
+		description.put("failureRate", metrics.getFailureRate());
+		description.put("slowCallRate", metrics.getSlowCallRate());
+		description.put("bufferedCalls", metrics.getNumberOfBufferedCalls());
+		description.put("failedCalls", metrics.getNumberOfFailedCalls());
+		description.put("rejectedByBreaker", metrics.getNumberOfNotPermittedCalls());
+		description.put("bulkheadAvailableCalls", guard.bulkhead().getMetrics().getAvailableConcurrentCalls());
+		description.put("policy", guard.policy().toString());
+		description.put("recentTransitions", guard.recentTransitions()
+			.stream()
+			.map((transition) -> Map.of("from", transition.from().name(), "to", transition.to().name(), "at",
+					transition.at().toString(), "failureRate", transition.failureRate(), "slowCallRate",
+					transition.slowCallRate()))
+			.toList());
+		return description;
+	}
+
+}

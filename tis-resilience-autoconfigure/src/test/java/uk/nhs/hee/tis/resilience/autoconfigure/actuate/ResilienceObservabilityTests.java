@@ -1,0 +1,185 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.actuate;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.converter.autoconfigure.HttpMessageConvertersAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.security.authentication.TestingAuthenticationToken;
+import org.springframework.web.client.RestClient;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.http.HttpClientResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+
+/** Meters, health, the resilience endpoint and the unprotected-egress report. */
+@ExtendWith(OutputCaptureExtension.class)
+class ResilienceObservabilityTests {
+
+	@RegisterExtension
+	static WireMockExtension server = WireMockExtension.newInstance()
+		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
+		.build();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HttpClientAutoConfiguration.class,
+				ImperativeHttpClientAutoConfiguration.class, HttpMessageConvertersAutoConfiguration.class,
+				RestClientAutoConfiguration.class, ResilienceMetricsAutoConfiguration.class,
+				TisResilienceAutoConfiguration.class, HttpClientResilienceAutoConfiguration.class,
+				ResilienceHealthAutoConfiguration.class, ResilienceEndpointAutoConfiguration.class))
+		.withBean(SimpleMeterRegistry.class)
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.profile.retry.max-attempts=1",
+				"tis.resilience.services.profile.response-timeout=300ms",
+				"tis.resilience.services.profile.stale-if-error=1m",
+				"tis.resilience.services.reference.url=" + server.baseUrl() + "/reference",
+				"tis.resilience.services.reference.critical=true", "tis.resilience.max-unconfigured-services=50",
+				"management.endpoints.web.exposure.include=resilience");
+
+	private static String profile(RestClient client) {
+		return client.get().uri(server.baseUrl() + "/profile/api/userinfo").retrieve().body(String.class);
+	}
+
+	private static double calls(MeterRegistry registry, String service, CallOutcome outcome) {
+		var timer = registry.find("tis.resilience.calls").tags("service", service, "outcome", outcome.tagValue()).timer();
+		return (timer != null) ? timer.count() : 0;
+	}
+
+	@Test
+	void recordsEachOutcomeInOneTimerTaggedByServiceAndOutcome() {
+		this.runner.run((context) -> {
+			MeterRegistry registry = context.getBean(MeterRegistry.class);
+			context.getBeansOfType(MeterBinder.class).values().forEach((binder) -> binder.bindTo(registry));
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+			profile(client);
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			profile(client);
+			server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(2_000)));
+			profile(client);
+			context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+			profile(client);
+			assertThat(calls(registry, "profile", CallOutcome.SUCCESS)).isEqualTo(1);
+			assertThat(calls(registry, "profile", CallOutcome.FAILURE)).isEqualTo(1);
+			assertThat(calls(registry, "profile", CallOutcome.TIMEOUT)).isEqualTo(1);
+			assertThat(calls(registry, "profile", CallOutcome.CIRCUIT_OPEN)).isEqualTo(1);
+			assertThat(calls(registry, "profile", CallOutcome.STALE)).isEqualTo(3);
+			assertThat(registry.find("resilience4j.circuitbreaker.state").tag("name", "profile").gauges()).isNotEmpty();
+			assertThat(registry.find("resilience4j.bulkhead.available.concurrent.calls").tag("name", "profile").gauge())
+				.isNotNull();
+		});
+	}
+
+	@Test
+	void keepsServiceTagValuesBoundedWhateverTheNumberOfHosts() {
+		this.runner.run((context) -> {
+			MeterRegistry registry = context.getBean(MeterRegistry.class);
+			ServiceGuardRegistry guards = context.getBean(ServiceGuardRegistry.class);
+			for (int i = 0; i < 10_000; i++) {
+				String service = guards.guard("host-" + i + ".example:80").name();
+				guards.listener().onCall(service, CallOutcome.SUCCESS, 1_000);
+			}
+			Set<String> services = registry.find("tis.resilience.calls")
+				.timers()
+				.stream()
+				.map((timer) -> timer.getId().getTag("service"))
+				.collect(Collectors.toSet());
+			assertThat(services).hasSize(51).contains(ServiceGuardRegistry.OVERFLOW_SERVICE);
+		});
+	}
+
+	@Test
+	void staysUpWhileANonCriticalBreakerIsOpenAndGoesDownForACriticalOne() {
+		this.runner.run((context) -> {
+			HealthIndicator health = context.getBean("tisResilienceHealthIndicator", HealthIndicator.class);
+			ServiceGuardRegistry guards = context.getBean(ServiceGuardRegistry.class);
+			guards.guard("profile").circuitBreaker().transitionToForcedOpenState();
+			Health degraded = health.health();
+			assertThat(degraded.getStatus()).isEqualTo(Status.UP);
+			assertThat(degraded.getDetails()).containsEntry("degraded", true);
+			guards.guard("reference").circuitBreaker().transitionToForcedOpenState();
+			assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+		});
+	}
+
+	@Test
+	@SuppressWarnings("unchecked")
+	void listsServicesAndLetsAnOperatorForceABreakerOpenWithAnAuditLine(CapturedOutput output) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner.run((context) -> {
+			ResilienceEndpoint endpoint = context.getBean(ResilienceEndpoint.class);
+			Map<String, Object> services = (Map<String, Object>) endpoint.services().get("services");
+			assertThat(services).containsKeys("profile", "reference");
+			assertThat((Map<String, Object>) services.get("profile")).containsEntry("state", "CLOSED")
+				.containsKey("policy");
+			endpoint.act("profile", "force-open", new TestingAuthenticationToken("ops-ada", null));
+			assertThat(output).contains("tis-resilience event=operator_action service=profile action=force-open principal=ops-ada");
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			server.resetRequests();
+			assertThatException().isThrownBy(() -> client.get()
+				.uri(server.baseUrl() + "/profile/api/other")
+				.retrieve()
+				.body(String.class)).isInstanceOf(ServiceUnavailableException.class);
+			assertThat(server.getAllServeEvents()).isEmpty();
+			assertThat((Map<String, Object>) endpoint.service("profile")).containsEntry("state", "FORCED_OPEN");
+			assertThat((java.util.List<?>) endpoint.service("profile").get("recentTransitions")).hasSize(1);
+		});
+	}
+
+	@Test
+	void reportsHttpClientsItCannotProtect(CapturedOutput output) {
+		this.runner.withUserConfiguration(RawClient.class)
+			.run((context) -> assertThat(output).contains("tis-resilience event=unprotected_egress")
+				.contains("rawHttpClient (HttpClient"));
+	}
+
+	@Test
+	void documentsEveryMeter() throws Exception {
+		String observability = Files.readString(Path.of("..", "docs", "observability.md"));
+		for (String meter : CallMetrics.METERS) {
+			assertThat(observability).as("docs/observability.md lists %s", meter).contains("`" + meter + "`");
+		}
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class RawClient {
+
+		@Bean
+		java.net.http.HttpClient rawHttpClient() {
+			return java.net.http.HttpClient.newHttpClient();
+		}
+
+	}
+
+}
