@@ -25,6 +25,11 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 public final class TisResilienceAutoConfiguration {
 
 	@Bean
+	CallListener tisFallbackStormLog() {
+		return new FallbackStormLog();
+	}
+
+	@Bean
 	@ConditionalOnMissingBean
 	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,
 			ObjectProvider<CallListener> listeners) {

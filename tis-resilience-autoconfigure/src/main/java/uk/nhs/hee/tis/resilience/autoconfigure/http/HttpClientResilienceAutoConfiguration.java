@@ -1,5 +1,6 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import io.micrometer.observation.ObservationRegistry;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -70,11 +71,12 @@ public final class HttpClientResilienceAutoConfiguration {
 	@Bean
 	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, ServiceResolver resolver,
 			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory,
-			ObjectProvider<ServiceTokenProvider> serviceTokens) {
+			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<ObservationRegistry> observations) {
 		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
 				properties.staleCache().maxBodySize().toBytes());
 		return new ResilientHttpClients(
-				new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses, serviceTokens),
+				new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses, serviceTokens,
+						observations),
 				requestFactory);
 	}
 

@@ -6,6 +6,9 @@ import java.time.Duration;
 
 import org.jspecify.annotations.Nullable;
 
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
+
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpRequest;
@@ -36,6 +39,9 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
+	/** The Observation around each protected call, so that it appears in traces. */
+	static final String OBSERVATION = "tis.resilience.call";
+
 	private final ServiceGuardRegistry registry;
 
 	private final ServiceResolver resolver;
@@ -46,12 +52,16 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
 
+	private final ObjectProvider<ObservationRegistry> observations;
+
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
-			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens) {
+			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
+			ObjectProvider<ObservationRegistry> observations) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.staleResponses = staleResponses;
 		this.serviceTokens = serviceTokens;
+		this.observations = observations;
 		this.clock = Clock.systemUTC();
 	}
 
@@ -59,6 +69,57 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
 			throws IOException {
 		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
+		ObservationRegistry observations = this.observations.getIfAvailable(() -> ObservationRegistry.NOOP);
+		if (observations.isNoop()) {
+			return protect(guard, request, body, execution);
+		}
+		Observation observation = Observation.createNotStarted(OBSERVATION, observations)
+			.contextualName("tis-resilience " + guard.name())
+			.lowCardinalityKeyValue("service", guard.name())
+			.start();
+		try (Observation.Scope scope = observation.openScope()) {
+			ClientHttpResponse response = protect(guard, request, body, execution);
+			observation.lowCardinalityKeyValue("outcome", outcomeOf(response).tagValue());
+			return response;
+		}
+		catch (IOException | RuntimeException ex) {
+			observation.lowCardinalityKeyValue("outcome", outcomeOf(ex).tagValue());
+			observation.error(ex);
+			throw ex;
+		}
+		finally {
+			observation.stop();
+		}
+	}
+
+	private CallOutcome outcomeOf(ClientHttpResponse response) {
+		if (response.getHeaders().getFirst(HttpHeaders.WARNING) != null
+				&& response.getHeaders().getFirst(HttpHeaders.WARNING).equals(StaleResponseCache.WARNING)) {
+			return CallOutcome.STALE;
+		}
+		try {
+			return (HttpFailureClassifier.reasonForStatus(response.getStatusCode().value()) != null) ? CallOutcome.FAILURE
+					: CallOutcome.SUCCESS;
+		}
+		catch (IOException ex) {
+			return CallOutcome.FAILURE;
+		}
+	}
+
+	private static CallOutcome outcomeOf(Exception failure) {
+		if (failure instanceof ServiceUnavailableException unavailable) {
+			return switch (unavailable.reason()) {
+				case CIRCUIT_OPEN -> CallOutcome.CIRCUIT_OPEN;
+				case BULKHEAD_FULL -> CallOutcome.BULKHEAD_FULL;
+				case TIMEOUT -> CallOutcome.TIMEOUT;
+				default -> CallOutcome.FAILURE;
+			};
+		}
+		return CallOutcome.FAILURE;
+	}
+
+	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,
+			ClientHttpRequestExecution execution) throws IOException {
 		addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);

@@ -10,6 +10,9 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -98,6 +101,21 @@ class ResilienceObservabilityTests {
 			assertThat(registry.find("resilience4j.circuitbreaker.state").tag("name", "profile").gauges()).isNotEmpty();
 			assertThat(registry.find("resilience4j.bulkhead.available.concurrent.calls").tag("name", "profile").gauge())
 				.isNotNull();
+		});
+	}
+
+	@Test
+	void observesEachProtectedCallSoThatItAppearsInTraces() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		TestObservationRegistry observations = TestObservationRegistry.create();
+		this.runner.withBean(ObservationRegistry.class, () -> observations).run((context) -> {
+			profile(context.getBean(RestClient.Builder.class).build());
+			TestObservationRegistryAssert.assertThat(observations)
+				.hasObservationWithNameEqualTo("tis.resilience.call")
+				.that()
+				.hasLowCardinalityKeyValue("service", "profile")
+				.hasLowCardinalityKeyValue("outcome", "success")
+				.hasBeenStopped();
 		});
 	}
 
