@@ -32,7 +32,8 @@ public class ServiceUnavailableException extends RuntimeException {
 	 */
 	public ServiceUnavailableException(String service, Reason reason, @Nullable Duration retryAfter,
 			@Nullable Throwable cause) {
-		super(message(service, reason, retryAfter), cause, true, cause != null);
+		// The message is built only when asked for: a rejection must cost microseconds, not a string.
+		super(null, cause, true, cause != null);
 		this.service = Objects.requireNonNull(service, "service");
 		this.reason = Objects.requireNonNull(reason, "reason");
 		this.retryAfter = retryAfter;
@@ -45,6 +46,11 @@ public class ServiceUnavailableException extends RuntimeException {
 	 */
 	public ServiceUnavailableException(String service, Reason reason) {
 		this(service, reason, null, null);
+	}
+
+	@Override
+	public String getMessage() {
+		return message(this.service, this.reason, this.retryAfter);
 	}
 
 	private static String message(String service, Reason reason, @Nullable Duration retryAfter) {

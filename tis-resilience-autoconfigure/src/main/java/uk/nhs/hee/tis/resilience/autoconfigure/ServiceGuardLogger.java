@@ -2,12 +2,14 @@ package uk.nhs.hee.tis.resilience.autoconfigure;
 
 import java.net.URI;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnStateTransitionEvent;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import uk.nhs.hee.tis.resilience.policy.CallListener;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -26,27 +28,29 @@ final class ServiceGuardLogger {
 			.forEach((name, policy) -> logger.info("tis-resilience service=" + name + " url="
 					+ urls.getOrDefault(name, null) + " policy: " + policy));
 		logger.info("tis-resilience unconfigured services use: " + registry.defaultPolicy());
-		registry.circuitBreakerRegistry().getAllCircuitBreakers().forEach(ServiceGuardLogger::watch);
-		registry.circuitBreakerRegistry()
-			.getEventPublisher()
-			.onEntryAdded((event) -> watch(event.getAddedEntry()));
 	}
 
-	private static void watch(CircuitBreaker breaker) {
-		LogRateLimit limit = new LogRateLimit();
-		breaker.getEventPublisher().onStateTransition((event) -> logTransition(breaker, event, limit));
-	}
+	/** One WARN line per breaker state change, rate-limited per service. */
+	static final class TransitionLog implements CallListener {
 
-	private static void logTransition(CircuitBreaker breaker, CircuitBreakerOnStateTransitionEvent event,
-			LogRateLimit limit) {
-		long suppressed = limit.tryAcquire();
-		if (suppressed < 0) {
-			return;
+		private final Map<String, LogRateLimit> limits = new ConcurrentHashMap<>();
+
+		@Override
+		public void onCall(String service, CallOutcome outcome, long durationNanos) {
 		}
-		logger.warn("tis-resilience event=circuit_breaker_transition service=" + event.getCircuitBreakerName()
-				+ " from=" + event.getStateTransition().getFromState() + " to=" + event.getStateTransition().getToState()
-				+ " failureRate=" + breaker.getMetrics().getFailureRate() + " slowCallRate="
-				+ breaker.getMetrics().getSlowCallRate() + ((suppressed > 0) ? " suppressed=" + suppressed : ""));
+
+		@Override
+		public void onTransition(String service, ServiceGuard.Transition transition) {
+			long suppressed = this.limits.computeIfAbsent(service, (name) -> new LogRateLimit()).tryAcquire();
+			if (suppressed < 0) {
+				return;
+			}
+			logger.warn("tis-resilience event=circuit_breaker_transition service=" + service + " from="
+					+ transition.from() + " to=" + transition.to() + " failureRate=" + transition.failureRate()
+					+ " slowCallRate=" + transition.slowCallRate()
+					+ ((suppressed > 0) ? " suppressed=" + suppressed : ""));
+		}
+
 	}
 
 	/**

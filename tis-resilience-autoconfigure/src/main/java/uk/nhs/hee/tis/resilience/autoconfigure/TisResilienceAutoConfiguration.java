@@ -1,7 +1,5 @@
 package uk.nhs.hee.tis.resilience.autoconfigure;
 
-import java.util.List;
-
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -30,15 +28,15 @@ public final class TisResilienceAutoConfiguration {
 	}
 
 	@Bean
+	CallListener tisTransitionLog() {
+		return new ServiceGuardLogger.TransitionLog();
+	}
+
+	@Bean
 	@ConditionalOnMissingBean
 	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,
 			ObjectProvider<CallListener> listeners) {
-		List<CallListener> all = listeners.orderedStream().toList();
-		CallListener listener = (service, outcome, durationNanos) -> {
-			for (CallListener each : all) {
-				each.onCall(service, outcome, durationNanos);
-			}
-		};
+		CallListener listener = new CompositeCallListener(listeners.orderedStream().toList());
 		ServiceGuardRegistry registry = new ServiceGuardRegistry(properties.defaultPolicy(),
 				properties.servicePolicies(), properties.maxUnconfiguredServices(), listener);
 		ServiceGuardLogger.attach(registry, properties.serviceUrls());

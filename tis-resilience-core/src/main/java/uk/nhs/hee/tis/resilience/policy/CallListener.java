@@ -20,4 +20,12 @@ public interface CallListener {
 	 */
 	void onCall(String service, CallOutcome outcome, long durationNanos);
 
+	/**
+	 * A service's breaker changed state.
+	 * @param service the service name
+	 * @param transition the change
+	 */
+	default void onTransition(String service, ServiceGuard.Transition transition) {
+	}
+
 }

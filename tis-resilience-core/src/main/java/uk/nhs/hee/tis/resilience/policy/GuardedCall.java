@@ -48,6 +48,16 @@ public interface GuardedCall<T> {
 	}
 
 	/**
+	 * Returns whether the call is finished as soon as its final result is handed over (true for
+	 * plain results). Return false when {@link #handOver} keeps the completion for later, as the
+	 * HTTP adapter does until the response body is read.
+	 * @return whether the guard may finish the call itself at hand-over
+	 */
+	default boolean finishesAtHandOver() {
+		return true;
+	}
+
+	/**
 	 * Hands the final result to the caller. The call is finished (its bulkhead slot released and
 	 * its outcome recorded by the breaker) when {@code completion} is told so; by default at once.
 	 * @param result the final result

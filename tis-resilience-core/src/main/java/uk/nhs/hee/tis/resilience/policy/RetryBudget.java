@@ -1,6 +1,6 @@
 package uk.nhs.hee.tis.resilience.policy;
 
-import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongSupplier;
 
 /**
@@ -25,11 +25,11 @@ public final class RetryBudget {
 
 	private final LongSupplier nanoClock;
 
-	private final long[] slotEpochs = new long[SLOTS];
+	private final AtomicLongArray slotEpochs = new AtomicLongArray(SLOTS);
 
-	private final long[] calls = new long[SLOTS];
+	private final AtomicLongArray calls = new AtomicLongArray(SLOTS);
 
-	private final long[] retries = new long[SLOTS];
+	private final AtomicLongArray retries = new AtomicLongArray(SLOTS);
 
 	/**
 	 * Creates a budget.
@@ -44,15 +44,22 @@ public final class RetryBudget {
 		this.ratio = ratio;
 		this.minPerSecond = minPerSecond;
 		this.nanoClock = nanoClock;
-		Arrays.fill(this.slotEpochs, Long.MIN_VALUE);
+		for (int i = 0; i < SLOTS; i++) {
+			this.slotEpochs.set(i, Long.MIN_VALUE);
+		}
 	}
 
-	/** Records one call (its first attempt). */
+	/** Records one call (its first attempt). Lock-free: it runs on every protected call. */
 	public void recordCall() {
-		long epoch = epoch();
-		synchronized (this) {
-			this.calls[slot(epoch)]++;
-		}
+		this.calls.incrementAndGet(slot(epoch()));
+	}
+
+	/**
+	 * Records one call at a time the caller already read, saving a clock read on the hot path.
+	 * @param nanoTime {@link System#nanoTime()} at the start of the call
+	 */
+	void recordCall(long nanoTime) {
+		this.calls.incrementAndGet(slot(Math.floorDiv(nanoTime, SLOT_NANOS)));
 	}
 
 	/**
@@ -61,22 +68,22 @@ public final class RetryBudget {
 	 */
 	public boolean tryAcquireRetry() {
 		long epoch = epoch();
+		int current = slot(epoch);
 		synchronized (this) {
-			int current = slot(epoch);
 			long callsInWindow = 0;
 			long retriesInWindow = 0;
 			for (int i = 0; i < SLOTS; i++) {
-				if (this.slotEpochs[i] > epoch - SLOTS) {
-					callsInWindow += this.calls[i];
-					retriesInWindow += this.retries[i];
+				if (this.slotEpochs.get(i) > epoch - SLOTS) {
+					callsInWindow += this.calls.get(i);
+					retriesInWindow += this.retries.get(i);
 				}
 			}
 			boolean withinRatio = retriesInWindow + 1 <= this.ratio * callsInWindow;
-			boolean withinFloor = this.retries[current] < this.minPerSecond;
+			boolean withinFloor = this.retries.get(current) < this.minPerSecond;
 			if (!withinRatio && !withinFloor) {
 				return false;
 			}
-			this.retries[current]++;
+			this.retries.incrementAndGet(current);
 			return true;
 		}
 	}
@@ -85,13 +92,14 @@ public final class RetryBudget {
 		return Math.floorDiv(this.nanoClock.getAsLong(), SLOT_NANOS);
 	}
 
-	// Must hold the lock: moves the slot for this epoch forward, clearing what it counted before.
+	// Moves the slot for this epoch forward, clearing what it counted before. Two threads may both
+	// clear it at a second's turn; a count lost there only makes the budget a little stricter.
 	private int slot(long epoch) {
 		int index = (int) Math.floorMod(epoch, (long) SLOTS);
-		if (this.slotEpochs[index] != epoch) {
-			this.slotEpochs[index] = epoch;
-			this.calls[index] = 0;
-			this.retries[index] = 0;
+		long seen = this.slotEpochs.get(index);
+		if (seen != epoch && this.slotEpochs.compareAndSet(index, seen, epoch)) {
+			this.calls.set(index, 0);
+			this.retries.set(index, 0);
 		}
 		return index;
 	}

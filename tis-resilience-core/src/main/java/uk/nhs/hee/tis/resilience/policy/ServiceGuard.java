@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +54,8 @@ public final class ServiceGuard {
 
 	private final Deque<Transition> transitions = new ArrayDeque<>();
 
+	private final AtomicReference<State> observedState = new AtomicReference<>(State.CLOSED);
+
 	ServiceGuard(String name, ServicePolicy policy, CircuitBreaker circuitBreaker, Bulkhead bulkhead,
 			CallListener listener) {
 		this.name = name;
@@ -62,14 +65,8 @@ public final class ServiceGuard {
 		this.listener = listener;
 		this.retryBudget = new RetryBudget(policy.retry().budgetRatio(), policy.retry().budgetMinPerSecond());
 		this.openedAtNanos = System.nanoTime();
-		circuitBreaker.getEventPublisher().onStateTransition((event) -> {
-			if (event.getStateTransition().getToState() == State.OPEN) {
-				this.openedAtNanos = System.nanoTime();
-			}
-			remember(new Transition(event.getStateTransition().getFromState(), event.getStateTransition().getToState(),
-					event.getCreationTime().toInstant(), circuitBreaker.getMetrics().getFailureRate(),
-					circuitBreaker.getMetrics().getSlowCallRate()));
-		});
+		// No event consumer on the breaker: with one, Resilience4j builds an event (and reads the
+		// wall clock) on every call. State changes are noticed by observeState() instead.
 	}
 
 	/**
@@ -141,12 +138,14 @@ public final class ServiceGuard {
 	 * @throws Exception what an attempt threw, when it is not a failure of the service
 	 */
 	public <T> T execute(GuardedCall<T> call) throws Exception {
-		if (!this.circuitBreaker.tryAcquirePermission()) {
+		boolean permitted = this.circuitBreaker.tryAcquirePermission();
+		observeState();
+		if (!permitted) {
 			this.listener.onCall(this.name, CallOutcome.CIRCUIT_OPEN, 0);
 			throw rejected(Reason.CIRCUIT_OPEN, remainingOpenTime());
 		}
-		long start = this.circuitBreaker.getCurrentTimestamp();
-		this.retryBudget.recordCall();
+		long start = System.nanoTime();
+		this.retryBudget.recordCall(start);
 		for (int attempt = 1;; attempt++) {
 			if (!this.bulkhead.tryAcquirePermission()) {
 				this.circuitBreaker.releasePermission();
@@ -170,6 +169,7 @@ public final class ServiceGuard {
 					continue;
 				}
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
+				observeState();
 				this.listener.onCall(this.name, outcomeOf(reason), elapsed(start));
 				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
 				throw new ServiceUnavailableException(this.name, reported, null, ex);
@@ -191,10 +191,30 @@ public final class ServiceGuard {
 				}
 				// Interrupted while backing off: the discarded result cannot be handed over.
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, asException(failure));
+				observeState();
 				this.listener.onCall(this.name, outcomeOf(failure.reason()), elapsed(start));
 				throw new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
 			}
+			if (call.finishesAtHandOver()) {
+				finish(start, failure);
+				return result;
+			}
 			return call.handOver(result, failure, new Completion(start));
+		}
+	}
+
+	private void finish(long start, GuardedCall.@Nullable Failure failure) {
+		this.bulkhead.onComplete();
+		long elapsed = elapsed(start);
+		if (failure == null) {
+			this.circuitBreaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
+			observeState();
+			this.listener.onCall(this.name, CallOutcome.SUCCESS, elapsed);
+		}
+		else {
+			this.circuitBreaker.onError(elapsed, TimeUnit.NANOSECONDS, asException(failure));
+			observeState();
+			this.listener.onCall(this.name, outcomeOf(failure.reason()), elapsed);
 		}
 	}
 
@@ -206,6 +226,27 @@ public final class ServiceGuard {
 			return RetryDecision.NO;
 		}
 		return this.retryBudget.tryAcquireRetry() ? RetryDecision.RETRY : RetryDecision.BUDGET_EXHAUSTED;
+	}
+
+	/**
+	 * Notices whether the breaker changed state since it was last looked at, and if so records the
+	 * change and tells the listener. The guard calls it around every call; call it after changing
+	 * the breaker by hand (an operator's force-open). Changes in between two looks show as one
+	 * (CLOSED to OPEN to HALF_OPEN seen as CLOSED to HALF_OPEN).
+	 */
+	public void observeState() {
+		State now = this.circuitBreaker.getState();
+		State before = this.observedState.get();
+		if (now != before && this.observedState.compareAndSet(before, now)) {
+			if (now == State.OPEN) {
+				this.openedAtNanos = System.nanoTime();
+			}
+			CircuitBreaker.Metrics metrics = this.circuitBreaker.getMetrics();
+			Transition transition = new Transition(before, now, Instant.now(), metrics.getFailureRate(),
+					metrics.getSlowCallRate());
+			remember(transition);
+			this.listener.onTransition(this.name, transition);
+		}
 	}
 
 	/**
@@ -264,7 +305,7 @@ public final class ServiceGuard {
 	}
 
 	private long elapsed(long start) {
-		return this.circuitBreaker.getCurrentTimestamp() - start;
+		return System.nanoTime() - start;
 	}
 
 	private @Nullable Duration remainingOpenTime() {
@@ -323,17 +364,7 @@ public final class ServiceGuard {
 			if (!this.finished.compareAndSet(false, true)) {
 				return;
 			}
-			ServiceGuard guard = ServiceGuard.this;
-			guard.bulkhead.onComplete();
-			long elapsed = guard.elapsed(this.start);
-			if (failure == null) {
-				guard.circuitBreaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
-				guard.listener.onCall(guard.name, CallOutcome.SUCCESS, elapsed);
-			}
-			else {
-				guard.circuitBreaker.onError(elapsed, TimeUnit.NANOSECONDS, guard.asException(failure));
-				guard.listener.onCall(guard.name, outcomeOf(failure.reason()), elapsed);
-			}
+			ServiceGuard.this.finish(this.start, failure);
 		}
 
 		@Override

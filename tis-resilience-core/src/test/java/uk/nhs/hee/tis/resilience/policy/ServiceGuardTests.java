@@ -111,6 +111,36 @@ class ServiceGuardTests {
 	}
 
 	@Test
+	void recordsBreakerTransitionsAndTellsTheListenerWithoutAnEventConsumer() {
+		java.util.List<String> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+		CallListener listener = new CallListener() {
+
+			@Override
+			public void onCall(String service, CallOutcome outcome, long durationNanos) {
+			}
+
+			@Override
+			public void onTransition(String service, ServiceGuard.Transition transition) {
+				told.add(service + ":" + transition.from() + "->" + transition.to());
+			}
+
+		};
+		ServicePolicy opensFast = this.policy.withCircuitBreaker(new ServicePolicy.CircuitBreakerPolicy(50,
+				Duration.ofSeconds(2), 80, 2, 2, Duration.ofSeconds(30), 1));
+		ServiceGuard watched = new ServiceGuardRegistry(opensFast, Map.of("profile", opensFast), 1, listener)
+			.guard("profile");
+		for (int i = 0; i < 2; i++) {
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> watched.execute(false, () -> {
+				throw new ConnectException("refused");
+			}));
+		}
+		assertThat(told).containsExactly("profile:CLOSED->OPEN");
+		assertThat(watched.recentTransitions()).singleElement()
+			.satisfies((transition) -> assertThat(transition.failureRate()).isEqualTo(100f));
+		assertThat(watched.circuitBreaker().getEventPublisher()).isNotNull();
+	}
+
+	@Test
 	void sharesOneGuardForUnconfiguredServicesOnceTheRegistryIsFull() {
 		ServiceGuard first = this.registry.guard("a:80");
 		ServiceGuard second = this.registry.guard("b:80");

@@ -72,12 +72,14 @@ final class ResilienceEndpoint {
 			case "disable" -> breaker.transitionToDisabledState();
 			default -> throw new IllegalArgumentException("action must be one of " + ACTIONS + " but was " + action);
 		}
+		guard.observeState();
 		logger.warn("tis-resilience event=operator_action service=" + service + " action=" + action + " principal="
 				+ ((principal != null) ? principal.getName() : "anonymous"));
 		return describe(guard);
 	}
 
 	private static Map<String, Object> describe(ServiceGuard guard) {
+		guard.observeState();
 		CircuitBreaker.Metrics metrics = guard.circuitBreaker().getMetrics();
 		Map<String, Object> description = new LinkedHashMap<>();
 		description.put("state", guard.circuitBreaker().getState().name());

@@ -37,6 +37,7 @@ final class ResilienceHealthIndicator extends AbstractHealthIndicator {
 		boolean degraded = false;
 		boolean criticalDown = false;
 		for (ServiceGuard guard : this.registry.guards()) {
+			guard.observeState();
 			CircuitBreaker breaker = guard.circuitBreaker();
 			State state = breaker.getState();
 			boolean open = state == State.OPEN || state == State.FORCED_OPEN;

@@ -234,6 +234,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		}
 
 		@Override
+		public boolean finishesAtHandOver() {
+			// The call is finished when the caller has read or closed the body.
+			return false;
+		}
+
+		@Override
 		public ClientHttpResponse handOver(ClientHttpResponse response, @Nullable Failure failure,
 				CallCompletion completion) {
 			return new GuardedClientHttpResponse(this.service, response, failure, completion, this.deadlineNanos);

@@ -1,0 +1,99 @@
+package uk.nhs.hee.tis.resilience.benchmarks;
+
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.web.client.RestClient;
+
+/**
+ * A real call over loopback with Boot's {@code RestClient.Builder}: protected by the starter, and
+ * with the starter switched off (the same JDK HTTP client underneath). Sample time gives p50 and
+ * p99.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class LoopbackHttpBenchmark {
+
+	private LoopbackServer server;
+
+	private ConfigurableApplicationContext protectedApp;
+
+	private ConfigurableApplicationContext plainApp;
+
+	private RestClient protectedClient;
+
+	private RestClient plainClient;
+
+	private String url;
+
+	@Setup
+	public void setUp() throws Exception {
+		this.server = new LoopbackServer("application/json", "{\"userName\":\"ada\",\"roles\":[\"HEE Admin\"]}");
+		this.url = this.server.url("/profile/api/userinfo");
+		String profile = "--tis.resilience.services.profile.url=" + this.server.url("/profile");
+		this.protectedApp = start(profile, "--tis.resilience.enabled=true");
+		this.plainApp = start(profile, "--tis.resilience.enabled=false");
+		this.protectedClient = this.protectedApp.getBean(RestClient.Builder.class).build();
+		this.plainClient = this.plainApp.getBean(RestClient.Builder.class).build();
+	}
+
+	private static ConfigurableApplicationContext start(String... args) {
+		return new SpringApplicationBuilder(ClientApp.class).web(WebApplicationType.NONE)
+			.run(concat(args, "--spring.main.banner-mode=off", "--logging.level.root=WARN",
+					"--spring.http.clients.imperative.factory=jdk",
+					// On the classpath for GuardBenchmark only; its auto-configuration needs
+					// resilience4j-spring-boot3, which does not start on Boot 4 (decision 0002).
+					"--spring.autoconfigure.exclude=org.springframework.cloud.circuitbreaker.resilience4j.Resilience4JAutoConfiguration"));
+	}
+
+	private static String[] concat(String[] first, String... second) {
+		String[] all = new String[first.length + second.length];
+		System.arraycopy(first, 0, all, 0, first.length);
+		System.arraycopy(second, 0, all, first.length, second.length);
+		return all;
+	}
+
+	@TearDown
+	public void tearDown() {
+		this.protectedApp.close();
+		this.plainApp.close();
+		this.server.close();
+	}
+
+	@Benchmark
+	public String protectedRestClient() {
+		return this.protectedClient.get().uri(this.url).retrieve().body(String.class);
+	}
+
+	@Benchmark
+	public String unprotectedRestClient() {
+		return this.plainClient.get().uri(this.url).retrieve().body(String.class);
+	}
+
+	@SpringBootConfiguration
+	@EnableAutoConfiguration
+	static class ClientApp {
+
+	}
+
+}
