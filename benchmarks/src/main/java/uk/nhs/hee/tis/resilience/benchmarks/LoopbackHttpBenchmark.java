@@ -40,6 +40,10 @@ public class LoopbackHttpBenchmark {
 
 	private ConfigurableApplicationContext plainApp;
 
+	private ConfigurableApplicationContext plainWithTimeoutApp;
+
+	private RestClient plainWithTimeoutClient;
+
 	private RestClient protectedClient;
 
 	private RestClient plainClient;
@@ -53,6 +57,11 @@ public class LoopbackHttpBenchmark {
 		String profile = "--tis.resilience.services.profile.url=" + this.server.url("/profile");
 		this.protectedApp = start(profile, "--tis.resilience.enabled=true");
 		this.plainApp = start(profile, "--tis.resilience.enabled=false");
+		// Like for like: the same JDK client with the read timeout a team sets anyway (Spring's JDK
+		// factory enforces it with a timer per call, as the starter's deadline does).
+		this.plainWithTimeoutApp = start(profile, "--tis.resilience.enabled=false",
+				"--spring.http.clients.read-timeout=5s", "--spring.http.clients.connect-timeout=1s");
+		this.plainWithTimeoutClient = this.plainWithTimeoutApp.getBean(RestClient.Builder.class).build();
 		this.protectedClient = this.protectedApp.getBean(RestClient.Builder.class).build();
 		this.plainClient = this.plainApp.getBean(RestClient.Builder.class).build();
 	}
@@ -77,6 +86,7 @@ public class LoopbackHttpBenchmark {
 	public void tearDown() {
 		this.protectedApp.close();
 		this.plainApp.close();
+		this.plainWithTimeoutApp.close();
 		this.server.close();
 	}
 
@@ -88,6 +98,11 @@ public class LoopbackHttpBenchmark {
 	@Benchmark
 	public String unprotectedRestClient() {
 		return this.plainClient.get().uri(this.url).retrieve().body(String.class);
+	}
+
+	@Benchmark
+	public String unprotectedRestClientWithReadTimeout() {
+		return this.plainWithTimeoutClient.get().uri(this.url).retrieve().body(String.class);
 	}
 
 	@SpringBootConfiguration
