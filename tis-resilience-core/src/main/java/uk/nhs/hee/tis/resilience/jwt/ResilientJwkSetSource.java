@@ -14,14 +14,8 @@ import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSelector;
@@ -32,6 +26,8 @@ import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jose.util.Resource;
 import com.nimbusds.jose.util.ResourceRetriever;
 import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.internal.BackgroundRefresher;
 
 /**
  * A JWK source for Nimbus (and so for Spring Security's {@code NimbusJwtDecoder.withJwkSource})
@@ -75,9 +71,7 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 
 	private final @Nullable JwksCacheFile cacheFile;
 
-	private final ScheduledExecutorService refresher;
-
-	private final AtomicReference<@Nullable CompletableFuture<Boolean>> inFlight = new AtomicReference<>();
+	private final BackgroundRefresher refresher;
 
 	private volatile JwksCacheFile.@Nullable Snapshot current;
 
@@ -122,17 +116,13 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 				(int) settings.readTimeout().toMillis(), settings.maxResponseSize());
 		this.cacheFile = (settings.cacheFile() != null) ? new JwksCacheFile(settings.cacheFile(),
 				settings.jwkSetUri().toString(), settings.issuer(), settings.cacheFileKey()) : null;
-		this.refresher = Executors.newSingleThreadScheduledExecutor((task) -> {
-			Thread thread = new Thread(task, "tis-jwks-refresh");
-			thread.setDaemon(true);
-			return thread;
-		});
+		this.refresher = new BackgroundRefresher("tis-jwks-refresh", this::fetchOnce, this::nextRefresh);
 		loadCacheFile();
 	}
 
 	/** Fetches the key set now, in the background, and keeps refreshing it ahead. */
 	public void start() {
-		this.refresher.execute(this::refreshAndReschedule);
+		this.refresher.start();
 	}
 
 	@Override
@@ -179,12 +169,12 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 	 * @return whether the fetch succeeded
 	 */
 	public boolean refreshNow() {
-		return await(refresh());
+		return await(this.refresher.refresh());
 	}
 
 	@Override
 	public void close() {
-		this.refresher.shutdownNow();
+		this.refresher.close();
 	}
 
 	private JwksCacheFile.@Nullable Snapshot trusted() {
@@ -198,7 +188,7 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 
 	// One fetch per cooldown for unknown key ids; callers arriving while one runs wait for it.
 	private boolean fetchForUnknownKey() {
-		CompletableFuture<Boolean> running = this.inFlight.get();
+		CompletableFuture<Boolean> running = this.refresher.running();
 		if (running != null) {
 			return await(running);
 		}
@@ -206,62 +196,21 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 		synchronized (this) {
 			if (now.isBefore(this.lastUnknownKidFetch.plus(this.settings.unknownKidCooldown()))) {
 				this.rateLimitedUnknownKids.incrementAndGet();
-				running = this.inFlight.get();
+				running = this.refresher.running();
 				return running != null && await(running);
 			}
 			this.lastUnknownKidFetch = now;
 		}
 		this.unknownKidFetches.incrementAndGet();
-		return await(refresh());
+		return await(this.refresher.refresh());
 	}
 
 	private boolean await(CompletableFuture<Boolean> fetch) {
-		long limit = this.settings.connectTimeout().plus(this.settings.readTimeout()).plusSeconds(1).toMillis();
-		try {
-			return fetch.get(limit, TimeUnit.MILLISECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			return false;
-		}
-		catch (ExecutionException | TimeoutException ex) {
-			return false;
-		}
+		return BackgroundRefresher.await(fetch,
+				this.settings.connectTimeout().plus(this.settings.readTimeout()).plusSeconds(1));
 	}
 
-	private CompletableFuture<Boolean> refresh() {
-		CompletableFuture<Boolean> mine = new CompletableFuture<>();
-		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
-		if (existing != null) {
-			return existing;
-		}
-		try {
-			this.refresher.execute(() -> fetch(mine));
-		}
-		catch (RuntimeException ex) {
-			this.inFlight.set(null);
-			mine.complete(false);
-		}
-		return mine;
-	}
-
-	// Runs on the refresher thread: the fetch that callers of refresh() wait for.
-	private boolean fetch(CompletableFuture<Boolean> outcome) {
-		boolean succeeded = false;
-		try {
-			succeeded = fetchOnce();
-		}
-		finally {
-			this.inFlight.set(null);
-			outcome.complete(succeeded);
-		}
-		return succeeded;
-	}
-
-	private void refreshAndReschedule() {
-		CompletableFuture<Boolean> mine = new CompletableFuture<>();
-		// A fetch already queued on this thread will refresh the keys: just come back at the usual time.
-		boolean succeeded = !this.inFlight.compareAndSet(null, mine) || fetch(mine);
+	private Duration nextRefresh(boolean succeeded) {
 		Duration next;
 		if (succeeded) {
 			next = this.settings.refreshInterval();
@@ -271,12 +220,7 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 			next = (backoff.compareTo(this.settings.refreshInterval()) < 0) ? backoff : this.settings.refreshInterval();
 		}
 		long jitter = (long) (next.toMillis() * 0.1 * (ThreadLocalRandom.current().nextDouble() * 2 - 1));
-		try {
-			this.refresher.schedule(this::refreshAndReschedule, next.toMillis() + jitter, TimeUnit.MILLISECONDS);
-		}
-		catch (RuntimeException ex) {
-			// Closed: nothing more to refresh.
-		}
+		return next.plusMillis(jitter);
 	}
 
 	private boolean fetchOnce() {

@@ -4,17 +4,12 @@ import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.internal.BackgroundRefresher;
 
 /**
  * Holds one client's service-to-service token. It is fetched at {@link #start()}, refreshed in the
@@ -44,9 +39,7 @@ public final class ServiceTokenCache implements AutoCloseable {
 
 	private final Clock clock;
 
-	private final ScheduledExecutorService refresher;
-
-	private final AtomicReference<@Nullable CompletableFuture<Boolean>> inFlight = new AtomicReference<>();
+	private final BackgroundRefresher refresher;
 
 	private final AtomicLong fetches = new AtomicLong();
 
@@ -71,16 +64,12 @@ public final class ServiceTokenCache implements AutoCloseable {
 		this.source = source;
 		this.settings = settings;
 		this.clock = clock;
-		this.refresher = Executors.newSingleThreadScheduledExecutor((task) -> {
-			Thread thread = new Thread(task, "tis-token-refresh-" + name);
-			thread.setDaemon(true);
-			return thread;
-		});
+		this.refresher = new BackgroundRefresher("tis-token-refresh-" + name, this::fetchOnce, this::nextRefresh);
 	}
 
 	/** Fetches the token now, in the background, and keeps it fresh. */
 	public void start() {
-		this.refresher.execute(this::refreshAndReschedule);
+		this.refresher.start();
 	}
 
 	/**
@@ -93,7 +82,7 @@ public final class ServiceTokenCache implements AutoCloseable {
 		if (token != null) {
 			return token.value();
 		}
-		await(refresh());
+		BackgroundRefresher.await(this.refresher.refresh(), this.settings.fetchTimeout());
 		token = valid();
 		return (token != null) ? token.value() : null;
 	}
@@ -116,7 +105,7 @@ public final class ServiceTokenCache implements AutoCloseable {
 
 	@Override
 	public void close() {
-		this.refresher.shutdownNow();
+		this.refresher.close();
 	}
 
 	private @Nullable AccessToken valid() {
@@ -125,46 +114,6 @@ public final class ServiceTokenCache implements AutoCloseable {
 			return null;
 		}
 		return this.clock.instant().isBefore(token.expiresAt().minus(EXPIRY_ALLOWANCE)) ? token : null;
-	}
-
-	private void await(CompletableFuture<Boolean> fetch) {
-		try {
-			fetch.get(this.settings.fetchTimeout().toMillis(), TimeUnit.MILLISECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
-		catch (ExecutionException | TimeoutException ex) {
-			// No new token: the caller gets the current one if still valid, else none.
-		}
-	}
-
-	private CompletableFuture<Boolean> refresh() {
-		CompletableFuture<Boolean> mine = new CompletableFuture<>();
-		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
-		if (existing != null) {
-			return existing;
-		}
-		try {
-			this.refresher.execute(() -> fetch(mine));
-		}
-		catch (RuntimeException ex) {
-			this.inFlight.set(null);
-			mine.complete(false);
-		}
-		return mine;
-	}
-
-	private boolean fetch(CompletableFuture<Boolean> outcome) {
-		boolean succeeded = false;
-		try {
-			succeeded = fetchOnce();
-		}
-		finally {
-			this.inFlight.set(null);
-			outcome.complete(succeeded);
-		}
-		return succeeded;
 	}
 
 	private boolean fetchOnce() {
@@ -188,40 +137,16 @@ public final class ServiceTokenCache implements AutoCloseable {
 		}
 	}
 
-	private void refreshAndReschedule() {
-		CompletableFuture<Boolean> mine = new CompletableFuture<>();
-		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
-		if (existing != null) {
-			// A caller's fetch is queued on this thread: plan the next one once it is done.
-			existing.whenComplete((succeeded, ex) -> scheduleNext(Boolean.TRUE.equals(succeeded)));
-			return;
-		}
-		scheduleNext(fetch(mine));
-	}
-
-	private void scheduleNext(boolean succeeded) {
-		Duration next;
+	private Duration nextRefresh(boolean succeeded) {
 		AccessToken token = this.current;
 		if (succeeded && token != null) {
 			Duration lifetime = Duration.between(token.issuedAt(), token.expiresAt());
 			Instant due = token.issuedAt().plusMillis((long) (lifetime.toMillis() * this.settings.refreshAt()));
-			next = Duration.between(this.clock.instant(), due);
 			long jitter = (long) (lifetime.toMillis() * 0.05 * ThreadLocalRandom.current().nextDouble());
-			next = next.minusMillis(jitter);
+			return Duration.between(this.clock.instant(), due).minusMillis(jitter);
 		}
-		else {
-			Duration backoff = this.settings.minBackoff().multipliedBy(1L << Math.min(this.failuresInARow, 16));
-			next = (backoff.compareTo(this.settings.maxBackoff()) < 0) ? backoff : this.settings.maxBackoff();
-		}
-		if (next.isNegative()) {
-			next = Duration.ZERO;
-		}
-		try {
-			this.refresher.schedule(this::refreshAndReschedule, next.toMillis(), TimeUnit.MILLISECONDS);
-		}
-		catch (RuntimeException ex) {
-			// Closed.
-		}
+		Duration backoff = this.settings.minBackoff().multipliedBy(1L << Math.min(this.failuresInARow, 16));
+		return (backoff.compareTo(this.settings.maxBackoff()) < 0) ? backoff : this.settings.maxBackoff();
 	}
 
 	/**
