@@ -142,7 +142,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			}
 			return this.staleResponses.store(staleKey, response);
 		}
-		catch (ServiceUnavailableException ex) {
+		catch (ServiceUnavailableException | IOException ex) {
+			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
 			ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
 			if (stale != null) {
 				guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);

@@ -94,6 +94,17 @@ class StaleIfErrorTests {
 	}
 
 	@Test
+	void servesTheKeptResponseWhenTheBodyIsBrokenOffMidway() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			userinfo(client, "ada");
+			server.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withFault(Fault.MALFORMED_RESPONSE_CHUNK)));
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+		});
+	}
+
+	@Test
 	void neverServesOneCallersUserinfoToAnother() {
 		stubUserinfo("ada", "{\"userName\":\"ada\"}");
 		this.runner.run((context) -> {
