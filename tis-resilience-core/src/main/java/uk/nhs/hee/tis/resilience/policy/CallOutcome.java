@@ -2,6 +2,8 @@ package uk.nhs.hee.tis.resilience.policy;
 
 import java.util.Locale;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+
 /**
  * How a protected call ended, as metrics tag it.
  *
@@ -29,6 +31,20 @@ public enum CallOutcome {
 
 	/** A stale-if-error copy answered in place of the failed call. */
 	STALE;
+
+	/**
+	 * Returns the outcome of a call that failed for the given reason.
+	 * @param reason why the call failed
+	 * @return the matching outcome
+	 */
+	public static CallOutcome of(Reason reason) {
+		return switch (reason) {
+			case CIRCUIT_OPEN -> CIRCUIT_OPEN;
+			case BULKHEAD_FULL -> BULKHEAD_FULL;
+			case TIMEOUT -> TIMEOUT;
+			default -> FAILURE;
+		};
+	}
 
 	/**
 	 * Returns the metrics tag value.

@@ -170,7 +170,7 @@ public final class ServiceGuard {
 				}
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
 				observeState();
-				this.listener.onCall(this.name, outcomeOf(reason), elapsed(start));
+				this.listener.onCall(this.name, CallOutcome.of(reason), elapsed(start));
 				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
 				throw new ServiceUnavailableException(this.name, reported, null, ex);
 			}
@@ -192,7 +192,7 @@ public final class ServiceGuard {
 				// Interrupted while backing off: the discarded result cannot be handed over.
 				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, asException(failure));
 				observeState();
-				this.listener.onCall(this.name, outcomeOf(failure.reason()), elapsed(start));
+				this.listener.onCall(this.name, CallOutcome.of(failure.reason()), elapsed(start));
 				throw new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
 			}
 			if (call.finishesAtHandOver()) {
@@ -214,7 +214,7 @@ public final class ServiceGuard {
 		else {
 			this.circuitBreaker.onError(elapsed, TimeUnit.NANOSECONDS, asException(failure));
 			observeState();
-			this.listener.onCall(this.name, outcomeOf(failure.reason()), elapsed);
+			this.listener.onCall(this.name, CallOutcome.of(failure.reason()), elapsed);
 		}
 	}
 
@@ -266,10 +266,6 @@ public final class ServiceGuard {
 			}
 			this.transitions.addLast(transition);
 		}
-	}
-
-	private static CallOutcome outcomeOf(Reason reason) {
-		return (reason == Reason.TIMEOUT) ? CallOutcome.TIMEOUT : CallOutcome.FAILURE;
 	}
 
 	/**

@@ -27,9 +27,12 @@ final class CallMetrics implements CallListener {
 	static final List<String> METERS = List.of(
 			CALLS + "{service,outcome=success|failure|timeout|circuit_open|bulkhead_full|fallback|stale}");
 
+	private static final CallOutcome[] OUTCOMES = CallOutcome.values();
+
 	private final ObjectProvider<MeterRegistry> registry;
 
-	private final Map<Key, Timer> timers = new ConcurrentHashMap<>();
+	// One slot per outcome for each service: a lookup on every call allocates nothing.
+	private final Map<String, Timer[]> timers = new ConcurrentHashMap<>();
 
 	private volatile @Nullable MeterRegistry resolved;
 
@@ -47,17 +50,18 @@ final class CallMetrics implements CallListener {
 			}
 			this.resolved = meterRegistry;
 		}
-		MeterRegistry target = meterRegistry;
-		this.timers.computeIfAbsent(new Key(service, outcome),
-				(key) -> Timer.builder(CALLS)
-					.description("Protected calls to downstream services, by service and outcome")
-					.tag("service", key.service())
-					.tag("outcome", key.outcome().tagValue())
-					.register(target))
-			.record(durationNanos, TimeUnit.NANOSECONDS);
-	}
-
-	private record Key(String service, CallOutcome outcome) {
+		Timer[] byOutcome = this.timers.computeIfAbsent(service, (key) -> new Timer[OUTCOMES.length]);
+		Timer timer = byOutcome[outcome.ordinal()];
+		if (timer == null) {
+			// Meter registration is idempotent: two threads racing here get the same timer.
+			timer = Timer.builder(CALLS)
+				.description("Protected calls to downstream services, by service and outcome")
+				.tag("service", service)
+				.tag("outcome", outcome.tagValue())
+				.register(meterRegistry);
+			byOutcome[outcome.ordinal()] = timer;
+		}
+		timer.record(durationNanos, TimeUnit.NANOSECONDS);
 	}
 
 }

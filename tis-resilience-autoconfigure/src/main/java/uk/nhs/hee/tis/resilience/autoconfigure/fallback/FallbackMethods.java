@@ -16,6 +16,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.util.ClassUtils;
+import org.springframework.util.ConcurrentReferenceHashMap;
 import org.springframework.util.ReflectionUtils;
 
 import uk.nhs.hee.tis.resilience.annotation.Fallback;
@@ -65,8 +66,19 @@ final class FallbackMethods {
 		return isAnnotated(targetClass, Fallback.class);
 	}
 
-	/** Whether the class, one of its methods, or one of its interfaces carries the annotation. */
+	private static final Map<Class<? extends Annotation>, Map<Class<?>, Boolean>> ANNOTATED = new ConcurrentHashMap<>();
+
+	/**
+	 * Whether the class, one of its methods, or one of its interfaces carries the annotation. The
+	 * auto-proxy creator's class filter and the start-up checks both ask, for every bean: the answer
+	 * is worked out once per class.
+	 */
 	static boolean isAnnotated(Class<?> targetClass, Class<? extends Annotation> annotation) {
+		return ANNOTATED.computeIfAbsent(annotation, (key) -> new ConcurrentReferenceHashMap<>())
+			.computeIfAbsent(targetClass, (type) -> scan(type, annotation));
+	}
+
+	private static boolean scan(Class<?> targetClass, Class<? extends Annotation> annotation) {
 		if (AnnotatedElementUtils.hasAnnotation(targetClass, annotation)) {
 			return true;
 		}
@@ -76,7 +88,7 @@ final class FallbackMethods {
 			}
 		}
 		for (Class<?> type : ClassUtils.getAllInterfacesForClassAsSet(targetClass)) {
-			if (type != targetClass && isAnnotated(type, annotation)) {
+			if (type != targetClass && scan(type, annotation)) {
 				return true;
 			}
 		}
@@ -157,7 +169,6 @@ final class FallbackMethods {
 					+ parameterList(method.getParameterTypes()) + "), optionally followed by one exception parameter, "
 					+ "and returns " + method.getReturnType().getName() + " or a subtype.");
 		}
-		checkNotAmbiguous(method, candidates);
 		candidates.sort(Comparator.comparingInt(FallbackMethods::exceptionDepth).reversed());
 		return new Resolved(fallback, List.copyOf(candidates), null);
 	}
@@ -182,21 +193,10 @@ final class FallbackMethods {
 		return null;
 	}
 
-	private static void checkNotAmbiguous(Method method, List<Method> candidates) {
-		for (int i = 0; i < candidates.size(); i++) {
-			for (int j = i + 1; j < candidates.size(); j++) {
-				if (exceptionType(candidates.get(i)) == exceptionType(candidates.get(j))) {
-					throw new IllegalStateException("@Fallback on " + describe(method) + " is ambiguous: "
-							+ describe(candidates.get(i)) + " and " + describe(candidates.get(j)) + " both fit");
-				}
-			}
-		}
-	}
-
 	private static @Nullable Class<?> exceptionType(Method fallback) {
 		Class<?>[] types = fallback.getParameterTypes();
-		return (types.length > 0 && Throwable.class.isAssignableFrom(types[types.length - 1])
-				&& fallback.getParameterCount() > 0) ? types[types.length - 1] : null;
+		return (types.length > 0 && Throwable.class.isAssignableFrom(types[types.length - 1])) ? types[types.length - 1]
+				: null;
 	}
 
 	// Deeper exception types are more specific; a fallback without one is the least specific.

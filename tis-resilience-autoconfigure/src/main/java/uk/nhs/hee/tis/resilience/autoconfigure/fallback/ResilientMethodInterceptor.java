@@ -2,13 +2,17 @@ package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.util.Map;
+import java.util.Optional;
 
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.aop.support.AopUtils;
+import org.springframework.core.MethodClassKey;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.util.ConcurrentReferenceHashMap;
 import org.springframework.util.ReflectionUtils;
 
 import uk.nhs.hee.tis.resilience.annotation.Resilient;
@@ -20,6 +24,9 @@ final class ResilientMethodInterceptor implements MethodInterceptor {
 
 	private final ServiceGuardRegistry registry;
 
+	// Looked up once per method and target class, not on every call.
+	private final Map<MethodClassKey, Optional<Resilient>> annotations = new ConcurrentReferenceHashMap<>();
+
 	ResilientMethodInterceptor(ServiceGuardRegistry registry) {
 		this.registry = registry;
 	}
@@ -28,7 +35,11 @@ final class ResilientMethodInterceptor implements MethodInterceptor {
 	public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
 		Object target = invocation.getThis();
 		Class<?> targetClass = (target != null) ? AopUtils.getTargetClass(target) : invocation.getMethod().getDeclaringClass();
-		Resilient resilient = annotation(invocation.getMethod(), targetClass);
+		Method method = invocation.getMethod();
+		Resilient resilient = this.annotations
+			.computeIfAbsent(new MethodClassKey(method, targetClass),
+					(key) -> Optional.ofNullable(annotation(method, targetClass)))
+			.orElse(null);
 		if (resilient == null) {
 			return invocation.proceed();
 		}

@@ -44,6 +44,11 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		this.deadlineNanos = deadlineNanos;
 	}
 
+	/** The failure the status stands for (5xx, 408, 429), or null for a success. */
+	@Nullable Failure failure() {
+		return this.failure;
+	}
+
 	@Override
 	public HttpStatusCode getStatusCode() throws IOException {
 		return this.delegate.getStatusCode();

@@ -92,30 +92,17 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		}
 	}
 
-	private CallOutcome outcomeOf(ClientHttpResponse response) {
-		if (response.getHeaders().getFirst(HttpHeaders.WARNING) != null
-				&& response.getHeaders().getFirst(HttpHeaders.WARNING).equals(StaleResponseCache.WARNING)) {
+	private static CallOutcome outcomeOf(ClientHttpResponse response) {
+		if (response instanceof StaleResponseCache.BufferedResponse buffered && buffered.stale()) {
 			return CallOutcome.STALE;
 		}
-		try {
-			return (HttpFailureClassifier.reasonForStatus(response.getStatusCode().value()) != null) ? CallOutcome.FAILURE
-					: CallOutcome.SUCCESS;
-		}
-		catch (IOException ex) {
-			return CallOutcome.FAILURE;
-		}
+		return (response instanceof GuardedClientHttpResponse guarded && guarded.failure() != null)
+				? CallOutcome.of(guarded.failure().reason()) : CallOutcome.SUCCESS;
 	}
 
 	private static CallOutcome outcomeOf(Exception failure) {
-		if (failure instanceof ServiceUnavailableException unavailable) {
-			return switch (unavailable.reason()) {
-				case CIRCUIT_OPEN -> CallOutcome.CIRCUIT_OPEN;
-				case BULKHEAD_FULL -> CallOutcome.BULKHEAD_FULL;
-				case TIMEOUT -> CallOutcome.TIMEOUT;
-				default -> CallOutcome.FAILURE;
-			};
-		}
-		return CallOutcome.FAILURE;
+		return (failure instanceof ServiceUnavailableException unavailable) ? CallOutcome.of(unavailable.reason())
+				: CallOutcome.FAILURE;
 	}
 
 	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,

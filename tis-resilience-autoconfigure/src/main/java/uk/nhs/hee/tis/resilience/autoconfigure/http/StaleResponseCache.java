@@ -105,7 +105,7 @@ final class StaleResponseCache {
 		HttpHeaders headers = new HttpHeaders();
 		headers.putAll(response.getHeaders());
 		this.entries.put(key, new Entry(response.getStatusCode(), headers, read, vary, System.nanoTime(), key.window()));
-		return new BufferedResponse(response.getStatusCode(), response.getStatusText(), headers, read);
+		return new BufferedResponse(response.getStatusCode(), response.getStatusText(), headers, read, false);
 	}
 
 	/** The kept response for a request, marked stale, or null when none may be served. */
@@ -119,7 +119,7 @@ final class StaleResponseCache {
 		headers.putAll(entry.headers());
 		headers.set(HttpHeaders.WARNING, WARNING);
 		headers.set("Age", Long.toString(ageSeconds));
-		return new BufferedResponse(entry.status(), "", headers, entry.body());
+		return new BufferedResponse(entry.status(), "", headers, entry.body(), true);
 	}
 
 	private static boolean mayKeep(Key key, HttpHeaders headers) {
@@ -230,12 +230,15 @@ final class StaleResponseCache {
 
 		private final @Nullable ClientHttpResponse origin;
 
-		BufferedResponse(HttpStatusCode status, String statusText, HttpHeaders headers, byte[] body) {
+		private final boolean stale;
+
+		BufferedResponse(HttpStatusCode status, String statusText, HttpHeaders headers, byte[] body, boolean stale) {
 			this.status = status;
 			this.statusText = statusText;
 			this.headers = headers;
 			this.body = new ByteArrayInputStream(body);
 			this.origin = null;
+			this.stale = stale;
 		}
 
 		BufferedResponse(ClientHttpResponse origin, InputStream body, HttpHeaders headers) throws IOException {
@@ -244,6 +247,12 @@ final class StaleResponseCache {
 			this.headers = headers;
 			this.body = body;
 			this.origin = origin;
+			this.stale = false;
+		}
+
+		/** Whether this is a kept copy served in place of a failed call. */
+		boolean stale() {
+			return this.stale;
 		}
 
 		@Override
