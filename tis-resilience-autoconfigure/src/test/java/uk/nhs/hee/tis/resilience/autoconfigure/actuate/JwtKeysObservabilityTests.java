@@ -19,6 +19,7 @@ import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.jwt.JwtDecoderAutoConfiguration;
 import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
@@ -26,7 +27,6 @@ import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
-import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -36,9 +36,7 @@ class JwtKeysObservabilityTests {
 	private static final String CERTS = "/realms/tis/protocol/openid-connect/certs";
 
 	@RegisterExtension
-	static WireMockExtension keycloak = WireMockExtension.newInstance()
-		.options(wireMockConfig().dynamicPort().bindAddress("127.0.0.1"))
-		.build();
+	static WireMockExtension keycloak = LoopbackFixtures.loopbackServer();
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
