@@ -122,6 +122,21 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	}
 
 	/**
+	 * Returns the services whose {@code no-store} responses are kept for stale-if-error.
+	 * @return their names
+	 */
+	public Set<String> servicesIgnoringNoStore() {
+		Set<String> names = new LinkedHashSet<>();
+		boolean byDefault = Boolean.TRUE.equals(this.defaults.staleIfErrorIgnoresNoStore());
+		this.services.forEach((name, service) -> {
+			if ((service.staleIfErrorIgnoresNoStore() != null) ? service.staleIfErrorIgnoresNoStore() : byDefault) {
+				names.add(name);
+			}
+		});
+		return names;
+	}
+
+	/**
 	 * Returns the URL of every configured service that has one.
 	 * @return the URLs by service name
 	 */
@@ -170,12 +185,16 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * group to act on it).
 	 * @param clientRegistration Client-credentials registration (spring.security.oauth2.client.registration.&lt;id&gt;)
 	 * whose token is sent as a bearer token to this service.
+	 * @param staleIfErrorIgnoresNoStore Whether responses marked Cache-Control: no-store are kept for
+	 * stale-if-error all the same (per caller, in memory), for services whose no-store is a framework
+	 * default, such as Spring Security's, rather than a decision about the data.
 	 * @since 0.1.0
 	 */
 	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
 			@Nullable Duration responseTimeout, @DefaultValue CircuitBreakerProperties circuitBreaker,
 			@DefaultValue BulkheadProperties bulkhead, @DefaultValue RetryProperties retry,
-			@Nullable Duration staleIfError, @Nullable Boolean critical, @Nullable String clientRegistration) {
+			@Nullable Duration staleIfError, @Nullable Boolean critical, @Nullable String clientRegistration,
+			@Nullable Boolean staleIfErrorIgnoresNoStore) {
 
 		ServicePolicy applyTo(ServicePolicy base, String prefix) {
 			try {

@@ -104,7 +104,7 @@ public final class ServiceGuard {
 	/**
 	 * Runs a plain callable under the policy. Its exceptions are classified like HTTP client
 	 * exceptions (connect failures and timeouts count against the service); it is retried only when
-	 * {@code idempotent}, or when its connection was never established.
+	 * {@code idempotent}, or when its connection was never established, and never after a timeout.
 	 * @param <T> the result type
 	 * @param idempotent whether the callable may be run again after it may have reached the service
 	 * @param callable the work; it must bound its own time by the policy's response timeout
@@ -164,7 +164,9 @@ public final class ServiceGuard {
 					throw ex;
 				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
-				RetryDecision decision = decideRetry(attempt, safe, null);
+				// A timed-out attempt is not retried: a slow service is not helped by a second request,
+				// and the caller would wait one more response-timeout for it.
+				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
 				}

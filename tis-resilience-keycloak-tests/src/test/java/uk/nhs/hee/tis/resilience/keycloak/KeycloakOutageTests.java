@@ -15,6 +15,8 @@ import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.web.client.RestClient;
 
+import uk.nhs.hee.tis.examples.demo.Keycloak;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -24,7 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class KeycloakOutageTests {
 
-	private static KeycloakProcess keycloak;
+	private static Keycloak keycloak;
 
 	private static String token;
 
@@ -35,15 +37,15 @@ class KeycloakOutageTests {
 
 	@BeforeAll
 	static void startKeycloak() throws Exception {
-		keycloak = new KeycloakProcess(Path.of(System.getProperty("keycloak.home")));
+		keycloak = new Keycloak(Path.of(System.getProperty("keycloak.home")), directory.resolve("keycloak.log"));
 		keycloak.start();
-		token = keycloak.serviceAccountToken();
+		token = keycloak.userToken("ada");
 	}
 
 	@AfterAll
 	static void stopKeycloak() {
 		if (keycloak != null) {
-			keycloak.close();
+			keycloak.stop();
 		}
 	}
 

@@ -1,5 +1,7 @@
 package uk.nhs.hee.tis.examples.tcs;
 
+import java.util.List;
+
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.stereotype.Service;
@@ -30,8 +32,10 @@ public class UserInfoService {
 	 */
 	@Fallback(method = "profileFailed", applyOn = HttpServerErrorException.class)
 	public UserInfo load(String authorization) {
-		ResponseEntity<String> response = this.profile.userinfo(authorization);
-		return new UserInfo(response.getBody(), response.getHeaders().containsHeader(HttpHeaders.WARNING));
+		ResponseEntity<ProfileClient.UserProfile> response = this.profile.userinfo(authorization);
+		ProfileClient.UserProfile profile = response.getBody();
+		List<String> permissions = (profile != null && profile.permissions() != null) ? profile.permissions() : List.of();
+		return new UserInfo(permissions, response.getHeaders().containsHeader(HttpHeaders.WARNING));
 	}
 
 	UserInfo profileFailed(String authorization, HttpServerErrorException ex) {
@@ -40,10 +44,10 @@ public class UserInfoService {
 
 	/**
 	 * What Profile said of the caller.
-	 * @param json the userinfo document
+	 * @param permissions what the caller may do
 	 * @param stale whether it is a kept copy served while Profile fails
 	 */
-	public record UserInfo(String json, boolean stale) {
+	public record UserInfo(List<String> permissions, boolean stale) {
 	}
 
 }

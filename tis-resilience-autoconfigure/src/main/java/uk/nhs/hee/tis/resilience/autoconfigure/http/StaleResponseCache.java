@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import com.github.benmanes.caffeine.cache.Cache;
@@ -34,7 +35,8 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
  * serves it, marked stale, when the service fails within that window. Entries are keyed by the
  * caller's credentials (a SHA-256 of {@code Authorization} and {@code Cookie}) and checked against
  * the headers the response named in {@code Vary}: one user's userinfo is never another's.
- * Responses marked {@code no-store}, {@code private} ones without credentials, anything but a 200,
+ * Responses marked {@code no-store} (unless the service is configured to ignore it),
+ * {@code private} ones without credentials, anything but a 200,
  * and bodies over the size limit are not kept. Memory is bounded by the total size of the bodies
  * held (Caffeine, weighed by body size).
  */
@@ -46,8 +48,11 @@ final class StaleResponseCache {
 
 	private final long maxBodySize;
 
-	StaleResponseCache(long maxTotalSize, long maxBodySize) {
+	private final Set<String> servicesIgnoringNoStore;
+
+	StaleResponseCache(long maxTotalSize, long maxBodySize, Set<String> servicesIgnoringNoStore) {
 		this.maxBodySize = maxBodySize;
+		this.servicesIgnoringNoStore = Set.copyOf(servicesIgnoringNoStore);
 		this.entries = Caffeine.newBuilder()
 			.maximumWeight(maxTotalSize)
 			.weigher((Key key, Entry entry) -> entry.body().length + 512)
@@ -122,9 +127,9 @@ final class StaleResponseCache {
 		return new BufferedResponse(entry.status(), "", headers, entry.body(), true);
 	}
 
-	private static boolean mayKeep(Key key, HttpHeaders headers) {
+	private boolean mayKeep(Key key, HttpHeaders headers) {
 		String cacheControl = String.join(",", headers.getOrEmpty(HttpHeaders.CACHE_CONTROL)).toLowerCase(Locale.ROOT);
-		if (cacheControl.contains("no-store")) {
+		if (cacheControl.contains("no-store") && !this.servicesIgnoringNoStore.contains(key.service())) {
 			return false;
 		}
 		if (cacheControl.contains("private") && key.credentials().equals(ANONYMOUS)) {
@@ -186,6 +191,10 @@ final class StaleResponseCache {
 			this.credentials = credentials;
 			this.window = window;
 			this.requestHeaders = requestHeaders;
+		}
+
+		String service() {
+			return this.service;
 		}
 
 		String credentials() {

@@ -92,6 +92,21 @@ class ProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(ClientKind.class)
+	void neverRetriesAnAttemptThatTimedOut(ClientKind kind) {
+		// A slow service is not helped by a second request, and the caller would wait twice as long.
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(30_000)));
+		run(props("tis.resilience.services.profile.response-timeout=500ms",
+				"tis.resilience.services.profile.retry.max-attempts=3"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get(profile("/api/userinfo")))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+					server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
 	void endsACallWhoseBodyDribblesPastTheDeadline(ClientKind kind) {
 		server.stubFor(get("/profile/api/userinfo")
 			.willReturn(ok("abcdefghijklmnopqrst").withChunkedDribbleDelay(20, 20_000)));

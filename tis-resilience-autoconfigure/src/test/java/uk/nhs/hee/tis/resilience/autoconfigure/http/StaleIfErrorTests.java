@@ -159,6 +159,21 @@ class StaleIfErrorTests {
 	}
 
 	@Test
+	void keepsSpringSecuritysDefaultNoStoreResponsesPerCallerWhenTheServiceIgnoresNoStore() {
+		String springSecurityDefault = "no-cache, no-store, max-age=0, must-revalidate";
+		server.stubFor(get("/profile/api/userinfo").withHeader("Authorization", equalTo("Bearer ada"))
+			.willReturn(ok("{\"userName\":\"ada\"}").withHeader("Cache-Control", springSecurityDefault)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.stale-if-error-ignores-no-store=true")
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				userinfo(client, "ada");
+				server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+				assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+				assertThatException().isThrownBy(() -> userinfo(client, "mary"));
+			});
+	}
+
+	@Test
 	void keepsNothingForServicesWithoutStaleIfError() {
 		server.stubFor(get("/elsewhere").willReturn(ok("there")));
 		this.runner.run((context) -> {

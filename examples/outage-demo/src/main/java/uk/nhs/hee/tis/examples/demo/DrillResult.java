@@ -1,0 +1,168 @@
+package uk.nhs.hee.tis.examples.demo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+/**
+ * What one drill measured: every request of both tcs instances, when the fault started and was
+ * removed; and from those, the numbers of the scorecard and the drill's goals with the starter.
+ */
+record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, long faultStartMillis, long faultEndMillis, long endMillis,
+		int phaseSeconds) {
+
+	static final List<String> PHASES = List.of("before", "during", "after");
+
+	static final List<String> ENDPOINTS = List.of("/api/status", "/api/trainees", "/api/sync/grades");
+
+	/** tcs's deadline for Profile (its application.yml). */
+	static final long PROFILE_RESPONSE_TIMEOUT_MILLIS = 2000;
+
+	/**
+	 * tcs's service-account tokens live 90 s (the realm's {@code tcs} client) and are fetched as tcs
+	 * starts, after time 0: the token tcs holds when Keycloak goes down is valid until this at least.
+	 */
+	static final long SERVICE_TOKEN_VALID_UNTIL_MILLIS = 90_000;
+
+	/** tcs's breaker wait for Profile (its application.yml). */
+	static final long BREAKER_WAIT_MILLIS = 5000;
+
+	List<Sample> select(String mode, String endpoint, String phase) {
+		return this.samples.stream()
+			.filter((s) -> s.mode().equals(mode) && s.endpoint().equals(endpoint) && s.phase().equals(phase))
+			.toList();
+	}
+
+	/** Successful answers per second of the phase. */
+	double okPerSecond(String mode, String endpoint, String phase) {
+		List<Sample> selected = select(mode, endpoint, phase);
+		long span = switch (phase) {
+			case "before" -> this.faultStartMillis - this.beforeStartMillis;
+			case "during" -> this.faultEndMillis - this.faultStartMillis - pausedMillis(mode, endpoint);
+			default -> this.endMillis - this.faultEndMillis;
+		};
+		return (span <= 0) ? 0 : selected.stream().filter(Sample::ok).count() * 1000.0 / span;
+	}
+
+	/**
+	 * Milliseconds after the fault was removed until a second in which at least 95% of the
+	 * Profile-dependent requests got a fresh (neither stale nor degraded) answer; -1 if none.
+	 */
+	long recoveryMillis(String mode, String endpoint) {
+		List<Sample> after = select(mode, endpoint, "after");
+		for (long from = 0; from < this.endMillis - this.faultEndMillis; from += 100) {
+			long start = this.faultEndMillis + from;
+			List<Sample> window = after.stream().filter((s) -> s.atMillis() >= start && s.atMillis() < start + 1000).toList();
+			if (window.size() >= 3 && fraction(window, Sample::fresh) >= 0.95) {
+				return from;
+			}
+		}
+		return -1;
+	}
+
+	/** The drill's goals with the starter; the run without it is measured, not judged. */
+	List<Goal> goals() {
+		String mode = "with starter";
+		List<Goal> goals = new ArrayList<>();
+		switch (this.drill) {
+			case D1, D3 -> {
+				double kept = okPerSecond(mode, "/api/status", "during") / okPerSecond(mode, "/api/status", "before");
+				goals.add(new Goal("/api/status keeps >= 95% of its healthy throughput", kept >= 0.95,
+						percent(kept) + " kept"));
+				long p99Before = percentile(select(mode, "/api/status", "before"), 0.99);
+				long p99During = percentile(select(mode, "/api/status", "during"), 0.99);
+				goals.add(new Goal("/api/status p99 within 1.2x healthy", p99During <= 1.2 * p99Before,
+						millis(p99During) + " vs " + millis(p99Before) + " ms"));
+				long slowest = percentile(select(mode, "/api/trainees", "during"), 1.0);
+				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s)",
+						slowest <= (PROFILE_RESPONSE_TIMEOUT_MILLIS + 250) * 1000, "slowest " + millis(slowest) + " ms"));
+				long healthy = percentile(select(mode, "/api/trainees", "before"), 0.5);
+				long median = percentile(select(mode, "/api/trainees", "during"), 0.5);
+				goals.add(new Goal("/api/trainees answers within a few ms once the breaker is open (median no more than 5 ms over healthy)",
+						median <= healthy + 5_000, "median " + millis(median) + " vs " + millis(healthy) + " ms healthy"));
+				goals.add(recovery(mode));
+			}
+			case D2 -> {
+				long serverErrors = this.samples.stream()
+					.filter((s) -> s.mode().equals(mode) && s.endpoint().equals("/api/trainees") && s.status() == 500)
+					.count();
+				goals.add(new Goal("/api/trainees: no 500s", serverErrors == 0, serverErrors + " 500s"));
+				List<Sample> during = select(mode, "/api/trainees", "during");
+				long stale = during.stream().filter(Sample::stale).count();
+				long problems = during.stream().filter((s) -> s.status() == 503 && s.problem()).count();
+				goals.add(new Goal("/api/trainees: stale userinfo, then 503 problem+json", stale > 0 && problems > 0,
+						stale + " stale, " + problems + " problem+json 503s"));
+				goals.add(recovery(mode));
+			}
+			case D4, D5 -> {
+				for (String endpoint : List.of("/api/status", "/api/trainees")) {
+					List<Sample> during = select(mode, endpoint, "during");
+					goals.add(new Goal(endpoint + ": 100% of valid tokens accepted during the outage",
+							!during.isEmpty() && during.stream().allMatch(Sample::ok),
+							percent(fraction(during, Sample::ok)) + " of " + during.size()));
+				}
+			}
+			case D6 -> {
+				List<Sample> during = select(mode, "/api/sync/grades", "during").stream()
+					.filter((s) -> s.atMillis() < SERVICE_TOKEN_VALID_UNTIL_MILLIS)
+					.toList();
+				goals.add(new Goal("/api/sync/grades: service calls keep working while the service token is valid"
+						+ " (the first " + SERVICE_TOKEN_VALID_UNTIL_MILLIS / 1000 + " s)",
+						!during.isEmpty() && during.stream().allMatch(Sample::ok),
+						percent(fraction(during, Sample::ok)) + " of " + during.size()));
+			}
+		}
+		return goals;
+	}
+
+	private Goal recovery(String mode) {
+		long recovery = recoveryMillis(mode, "/api/trainees");
+		return new Goal("/api/trainees recovers within the breaker's wait plus a second",
+				recovery >= 0 && recovery <= BREAKER_WAIT_MILLIS + 1000,
+				(recovery < 0) ? "not within the phase" : millis(recovery * 1000) + " ms");
+	}
+
+	private long pausedMillis(String mode, String endpoint) {
+		// D5 pauses the load while tcs restarts: the gap between requests shows how long.
+		if (this.drill != Drill.D5) {
+			return 0;
+		}
+		List<Long> times = select(mode, endpoint, "during").stream().map(Sample::atMillis).sorted().toList();
+		long gap = 0;
+		for (int i = 1; i < times.size(); i++) {
+			gap = Math.max(gap, times.get(i) - times.get(i - 1));
+		}
+		return gap;
+	}
+
+	static double fraction(List<Sample> samples, Predicate<Sample> test) {
+		return samples.isEmpty() ? 0 : (double) samples.stream().filter(test).count() / samples.size();
+	}
+
+	static long percentile(List<Sample> samples, double quantile) {
+		if (samples.isEmpty()) {
+			return -1;
+		}
+		long[] latencies = samples.stream().mapToLong(Sample::latencyMicros).sorted().toArray();
+		return latencies[Math.max(0, (int) Math.ceil(quantile * latencies.length) - 1)];
+	}
+
+	static String millis(long micros) {
+		return (micros < 0) ? "-" : String.format(Locale.ROOT, (micros < 10_000) ? "%.1f" : "%.0f", micros / 1000.0);
+	}
+
+	static String percent(double fraction) {
+		return String.format(Locale.ROOT, "%.1f%%", fraction * 100);
+	}
+
+	/**
+	 * One goal of a drill, judged on the run with the starter.
+	 * @param description what is expected
+	 * @param met whether the run met it
+	 * @param measured what was measured
+	 */
+	record Goal(String description, boolean met, String measured) {
+	}
+
+}

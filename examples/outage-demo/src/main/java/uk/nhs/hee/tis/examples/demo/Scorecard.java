@@ -1,0 +1,173 @@
+package uk.nhs.hee.tis.examples.demo;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static uk.nhs.hee.tis.examples.demo.DrillResult.fraction;
+import static uk.nhs.hee.tis.examples.demo.DrillResult.millis;
+import static uk.nhs.hee.tis.examples.demo.DrillResult.percent;
+import static uk.nhs.hee.tis.examples.demo.DrillResult.percentile;
+
+/**
+ * The drills' results as a console table (markdown, so it pastes into the docs) and as an HTML
+ * report with one latency-over-time chart per drill, without and with the starter side by side.
+ */
+final class Scorecard {
+
+	private static final Map<String, String> COLOURS = Map.of("/api/status", "#1f77b4", "/api/trainees", "#ff7f0e",
+			"/api/sync/grades", "#2ca02c");
+
+	private final List<DrillResult> results;
+
+	private final String machine;
+
+	Scorecard(List<DrillResult> results, String machine) {
+		this.results = results;
+		this.machine = machine;
+	}
+
+	String markdown() {
+		StringBuilder out = new StringBuilder();
+		for (DrillResult result : this.results) {
+			out.append(String.format(Locale.ROOT, "%n### %s: %s%n%nFault: %s. Phases: before %d s, during %.0f s, after %d s.%n%n",
+					result.drill(), result.drill().title(), result.drill().fault(), result.phaseSeconds(),
+					(result.faultEndMillis() - result.faultStartMillis()) / 1000.0, result.phaseSeconds()));
+			out.append("| endpoint | phase | without: success | p50 ms | p99 ms | with: success | fallbacks | p50 ms | p99 ms |\n");
+			out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+			for (String endpoint : DrillResult.ENDPOINTS) {
+				for (String phase : DrillResult.PHASES) {
+					List<Sample> without = result.select("without starter", endpoint, phase);
+					List<Sample> with = result.select("with starter", endpoint, phase);
+					out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |%n", endpoint, phase,
+							percent(fraction(without, Sample::ok)), millis(percentile(without, 0.5)),
+							millis(percentile(without, 0.99)), percent(fraction(with, Sample::ok)),
+							with.stream().filter(Sample::fallback).count(), millis(percentile(with, 0.5)),
+							millis(percentile(with, 0.99))));
+				}
+			}
+			out.append(String.format(Locale.ROOT, "%nTime to recover (/api/trainees fresh again for a second): without %s, with %s.%n",
+					recovery(result, "without starter"), recovery(result, "with starter")));
+			out.append("\nGoals with the starter:\n");
+			for (DrillResult.Goal goal : result.goals()) {
+				out.append(String.format(Locale.ROOT, "- %s %s: %s%n", goal.met() ? "[met]" : "[MISSED]", goal.description(),
+						goal.measured()));
+			}
+		}
+		return out.toString();
+	}
+
+	String html() {
+		StringBuilder out = new StringBuilder("""
+				<!DOCTYPE html>
+				<html lang="en"><head><meta charset="utf-8"><title>tis-resilience outage drills</title>
+				<style>
+				body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+				table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+				td:first-child,td:nth-child(2),th{text-align:left}.met{color:#2a7d2a}.missed{color:#c00;font-weight:bold}
+				svg{border:1px solid #ddd;margin:4px 0}.legend span{margin-right:1.5em}
+				</style></head><body>
+				<h1>tis-resilience: the outages, replayed</h1>
+				""");
+		out.append("<p>").append(escape(this.machine)).append("</p>\n");
+		out.append("""
+				<p class="legend">Each dot is one request: when it was sent (x) and how long it took (y, log scale).
+				<span style="color:#1f77b4">&#9679; /api/status</span><span style="color:#ff7f0e">&#9679; /api/trainees</span>
+				<span style="color:#2ca02c">&#9679; /api/sync/grades</span><span style="color:#9467bd">&#9679; fallback (stale, degraded, 503 problem)</span>
+				<span style="color:#d62728">&#10005; failed</span>. The grey band is the fault.</p>
+				""");
+		for (DrillResult result : this.results) {
+			out.append("<h2>").append(result.drill()).append(": ").append(escape(result.drill().title())).append("</h2>\n");
+			out.append("<p>Fault: ").append(escape(result.drill().fault())).append(".</p>\n");
+			out.append("<div>");
+			for (String mode : DrillRun.MODES) {
+				out.append(chart(result, mode));
+			}
+			out.append("</div>\n<ul>");
+			for (DrillResult.Goal goal : result.goals()) {
+				out.append("<li class=\"").append(goal.met() ? "met" : "missed").append("\">")
+					.append(goal.met() ? "met: " : "MISSED: ").append(escape(goal.description())).append(": ")
+					.append(escape(goal.measured())).append("</li>");
+			}
+			out.append("</ul>\n");
+			out.append(table(result));
+		}
+		return out.append("</body></html>\n").toString();
+	}
+
+	private static String recovery(DrillResult result, String mode) {
+		long millis = result.recoveryMillis(mode, "/api/trainees");
+		return (millis < 0) ? "not within the phase" : String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+	}
+
+	private static String table(DrillResult result) {
+		StringBuilder out = new StringBuilder("<table><tr><th>endpoint</th><th>phase</th><th>without: success</th>"
+				+ "<th>p50 ms</th><th>p99 ms</th><th>with: success</th><th>fallbacks</th><th>p50 ms</th><th>p99 ms</th></tr>\n");
+		for (String endpoint : DrillResult.ENDPOINTS) {
+			for (String phase : DrillResult.PHASES) {
+				List<Sample> without = result.select("without starter", endpoint, phase);
+				List<Sample> with = result.select("with starter", endpoint, phase);
+				out.append(String.format(Locale.ROOT,
+						"<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>%n",
+						endpoint, phase, percent(fraction(without, Sample::ok)), millis(percentile(without, 0.5)),
+						millis(percentile(without, 0.99)), percent(fraction(with, Sample::ok)),
+						with.stream().filter(Sample::fallback).count(), millis(percentile(with, 0.5)),
+						millis(percentile(with, 0.99))));
+			}
+		}
+		return out.append("</table>\n").toString();
+	}
+
+	private static String chart(DrillResult result, String mode) {
+		int width = 580;
+		int height = 280;
+		int left = 50;
+		int bottom = 30;
+		int plotWidth = width - left - 10;
+		int plotHeight = height - bottom - 25;
+		double span = Math.max(1, result.endMillis());
+		StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+				"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-size=\"11\">", width, height));
+		svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"15\" font-weight=\"bold\">%s</text>", left, mode));
+		double faultX = left + result.faultStartMillis() / span * plotWidth;
+		double faultW = (result.faultEndMillis() - result.faultStartMillis()) / span * plotWidth;
+		svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"25\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>",
+				faultX, faultW, plotHeight));
+		// y: latency from 0.1 ms to 10 s, log scale.
+		for (int decade = -1; decade <= 4; decade++) {
+			double y = 25 + plotHeight - (decade + 1) / 5.0 * plotHeight;
+			String label = (decade < 0) ? "0.1 ms" : (decade < 3) ? (int) Math.pow(10, decade) + " ms"
+					: (int) Math.pow(10, decade - 3) + " s";
+			svg.append(String.format(Locale.ROOT,
+					"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"2\" y=\"%.1f\">%s</text>",
+					left, left + plotWidth, y, y, y + 4, label));
+		}
+		for (int second = 0; second <= span / 1000; second += 10) {
+			double x = left + second * 1000 / span * plotWidth;
+			svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%d s</text>", x - 8, height - 10, second));
+		}
+		for (Sample sample : result.samples()) {
+			if (!sample.mode().equals(mode)) {
+				continue;
+			}
+			double x = left + sample.atMillis() / span * plotWidth;
+			double decades = Math.log10(Math.max(100, sample.latencyMicros()) / 1000.0) + 1;
+			double y = 25 + plotHeight - Math.min(5, decades) / 5.0 * plotHeight;
+			if (!sample.ok() && !sample.fallback()) {
+				svg.append(String.format(Locale.ROOT,
+						"<path d=\"M%.1f %.1fl4 4m0 -4l-4 4\" stroke=\"#d62728\" stroke-width=\"1\"/>", x - 2, y - 2));
+			}
+			else {
+				String colour = sample.fallback() ? "#9467bd" : COLOURS.get(sample.endpoint());
+				svg.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"%s\"/>", x, y,
+						colour));
+			}
+		}
+		return svg.append("</svg>").toString();
+	}
+
+	private static String escape(String text) {
+		return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+	}
+
+}
