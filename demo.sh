@@ -5,7 +5,7 @@
 # stops with it, Ctrl-C included. Options: --phase-seconds=N (default 20), --drills=D1,D4, --check.
 set -euo pipefail
 cd "$(dirname "$0")"
-mvn -B -q -ntp install -DskipTests -pl examples/outage-demo -am
+mvn -B -q -ntp -Dstyle.color=never install -DskipTests -pl examples/outage-demo -am
 cd examples/outage-demo
 exec java -Dkeycloak.home="target/keycloak/keycloak-26.4.7" -cp "target/classes:$(cat target/classpath.txt)" \
   uk.nhs.hee.tis.examples.demo.OutageDemo "$@"

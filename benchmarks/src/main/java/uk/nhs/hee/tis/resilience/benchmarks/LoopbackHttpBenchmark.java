@@ -66,7 +66,7 @@ public class LoopbackHttpBenchmark {
 		this.plainClient = this.plainApp.getBean(RestClient.Builder.class).build();
 	}
 
-	private static ConfigurableApplicationContext start(String... args) {
+	static ConfigurableApplicationContext start(String... args) {
 		return new SpringApplicationBuilder(ClientApp.class).web(WebApplicationType.NONE)
 			.run(concat(args, "--spring.main.banner-mode=off", "--logging.level.root=WARN",
 					"--spring.http.clients.imperative.factory=jdk",
