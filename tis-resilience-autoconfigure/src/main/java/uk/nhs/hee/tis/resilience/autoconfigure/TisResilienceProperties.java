@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
 
@@ -111,14 +112,7 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @return their names
 	 */
 	public Set<String> criticalServices() {
-		Set<String> critical = new LinkedHashSet<>();
-		boolean byDefault = Boolean.TRUE.equals(this.defaults.critical());
-		this.services.forEach((name, service) -> {
-			if ((service.critical() != null) ? service.critical() : byDefault) {
-				critical.add(name);
-			}
-		});
-		return critical;
+		return servicesWhere(ServiceProperties::critical);
 	}
 
 	/**
@@ -126,10 +120,16 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @return their names
 	 */
 	public Set<String> servicesIgnoringNoStore() {
+		return servicesWhere(ServiceProperties::staleIfErrorIgnoresNoStore);
+	}
+
+	/** The services for which a flag is true: set on the service, else under {@code defaults}. */
+	private Set<String> servicesWhere(Function<ServiceProperties, @Nullable Boolean> flag) {
 		Set<String> names = new LinkedHashSet<>();
-		boolean byDefault = Boolean.TRUE.equals(this.defaults.staleIfErrorIgnoresNoStore());
+		boolean byDefault = Boolean.TRUE.equals(flag.apply(this.defaults));
 		this.services.forEach((name, service) -> {
-			if ((service.staleIfErrorIgnoresNoStore() != null) ? service.staleIfErrorIgnoresNoStore() : byDefault) {
+			Boolean value = flag.apply(service);
+			if ((value != null) ? value : byDefault) {
 				names.add(name);
 			}
 		});

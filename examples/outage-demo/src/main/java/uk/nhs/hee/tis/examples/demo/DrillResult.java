@@ -34,12 +34,12 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 			.toList();
 	}
 
-	/** Successful answers per second of the phase. */
+	/** Successful answers per second of the phase (not for D5, whose load pauses while tcs restarts). */
 	double okPerSecond(String mode, String endpoint, String phase) {
 		List<Sample> selected = select(mode, endpoint, phase);
 		long span = switch (phase) {
 			case "before" -> this.faultStartMillis - this.beforeStartMillis;
-			case "during" -> this.faultEndMillis - this.faultStartMillis - pausedMillis(mode, endpoint);
+			case "during" -> this.faultEndMillis - this.faultStartMillis;
 			default -> this.endMillis - this.faultEndMillis;
 		};
 		return (span <= 0) ? 0 : selected.stream().filter(Sample::ok).count() * 1000.0 / span;
@@ -121,19 +121,6 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 		return new Goal("/api/trainees recovers within the breaker's wait plus a second",
 				recovery >= 0 && recovery <= BREAKER_WAIT_MILLIS + 1000,
 				(recovery < 0) ? "not within the phase" : millis(recovery * 1000) + " ms");
-	}
-
-	private long pausedMillis(String mode, String endpoint) {
-		// D5 pauses the load while tcs restarts: the gap between requests shows how long.
-		if (this.drill != Drill.D5) {
-			return 0;
-		}
-		List<Long> times = select(mode, endpoint, "during").stream().map(Sample::atMillis).sorted().toList();
-		long gap = 0;
-		for (int i = 1; i < times.size(); i++) {
-			gap = Math.max(gap, times.get(i) - times.get(i - 1));
-		}
-		return gap;
 	}
 
 	static double fraction(List<Sample> samples, Predicate<Sample> test) {
