@@ -95,8 +95,8 @@ final class DrillRun {
 		}
 		List<Sample> samples = new ArrayList<>();
 		this.loads.forEach((load) -> samples.addAll(load.samples()));
-		return new DrillResult(this.drill, samples, this.beforeStartMillis, this.faultStartMillis, this.faultEndMillis, this.endMillis,
-				this.phaseSeconds);
+		return new DrillResult(this.drill, samples, this.beforeStartMillis, this.faultStartMillis, this.faultEndMillis,
+				this.endMillis, this.phaseSeconds);
 	}
 
 	/** Restarts both tcs instances; the load pauses meanwhile and nothing is counted. */

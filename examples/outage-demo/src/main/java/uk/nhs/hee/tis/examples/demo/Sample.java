@@ -24,9 +24,12 @@ record Sample(String mode, String endpoint, String phase, long atMillis, long la
 		return ok() && !this.stale && !this.degraded;
 	}
 
-	/** What the caller got in place of the real thing: a stale copy, a degraded answer or a clear 503. */
+	/**
+	 * What the caller got in place of the real thing: a stale copy, a degraded answer, or a clear
+	 * 503 (504 for a timeout) in Problem Details.
+	 */
 	boolean fallback() {
-		return this.stale || this.degraded || (this.status == 503 && this.problem);
+		return this.stale || this.degraded || ((this.status == 503 || this.status == 504) && this.problem);
 	}
 
 }

@@ -73,7 +73,7 @@ final class Scorecard {
 		out.append("""
 				<p class="legend">Each dot is one request: when it was sent (x) and how long it took (y, log scale).
 				<span style="color:#1f77b4">&#9679; /api/status</span><span style="color:#ff7f0e">&#9679; /api/trainees</span>
-				<span style="color:#2ca02c">&#9679; /api/sync/grades</span><span style="color:#9467bd">&#9679; fallback (stale, degraded, 503 problem)</span>
+				<span style="color:#2ca02c">&#9679; /api/sync/grades</span><span style="color:#9467bd">&#9679; fallback (stale, degraded, 503/504 problem)</span>
 				<span style="color:#d62728">&#10005; failed</span>. The grey band is the fault.</p>
 				""");
 		for (DrillResult result : this.results) {
