@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -56,8 +57,7 @@ public class StaleIfErrorBenchmark {
 		this.realUrl = this.server.url("/reference/api/userinfo");
 		call(this.staleUrl);
 		this.app.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
-		if (!this.client.get().uri(this.staleUrl).header("Authorization", TOKEN).retrieve().toEntity(String.class)
-			.getHeaders().containsHeader("Warning")) {
+		if (!get(this.staleUrl).getHeaders().containsHeader("Warning")) {
 			throw new IllegalStateException("The kept response was not served");
 		}
 	}
@@ -79,7 +79,15 @@ public class StaleIfErrorBenchmark {
 	}
 
 	private String call(String url) {
-		return this.client.get().uri(url).header("Authorization", TOKEN).retrieve().body(String.class);
+		return request(url).body(String.class);
+	}
+
+	private ResponseEntity<String> get(String url) {
+		return request(url).toEntity(String.class);
+	}
+
+	private RestClient.ResponseSpec request(String url) {
+		return this.client.get().uri(url).header("Authorization", TOKEN).retrieve();
 	}
 
 }

@@ -1,5 +1,6 @@
 package uk.nhs.hee.tis.examples.demo;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,6 +19,9 @@ final class Scorecard {
 	private static final Map<String, String> COLOURS = Map.of("/api/status", "#1f77b4", "/api/trainees", "#ff7f0e",
 			"/api/sync/grades", "#2ca02c");
 
+	private static final List<String> HEADINGS = List.of("endpoint", "phase", "without: success", "p50 ms", "p99 ms",
+			"with: success", "fallbacks", "p50 ms", "p99 ms");
+
 	private final List<DrillResult> results;
 
 	private final String machine;
@@ -33,18 +37,10 @@ final class Scorecard {
 			out.append(String.format(Locale.ROOT, "%n### %s: %s%n%nFault: %s. Phases: before %d s, during %.0f s, after %d s.%n%n",
 					result.drill(), result.drill().title(), result.drill().fault(), result.phaseSeconds(),
 					(result.faultEndMillis() - result.faultStartMillis()) / 1000.0, result.phaseSeconds()));
-			out.append("| endpoint | phase | without: success | p50 ms | p99 ms | with: success | fallbacks | p50 ms | p99 ms |\n");
+			out.append("| ").append(String.join(" | ", HEADINGS)).append(" |\n");
 			out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-			for (String endpoint : DrillResult.ENDPOINTS) {
-				for (String phase : DrillResult.PHASES) {
-					List<Sample> without = result.select("without starter", endpoint, phase);
-					List<Sample> with = result.select("with starter", endpoint, phase);
-					out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |%n", endpoint, phase,
-							percent(fraction(without, Sample::ok)), millis(percentile(without, 0.5)),
-							millis(percentile(without, 0.99)), percent(fraction(with, Sample::ok)),
-							with.stream().filter(Sample::fallback).count(), millis(percentile(with, 0.5)),
-							millis(percentile(with, 0.99))));
-				}
+			for (List<String> row : rows(result)) {
+				out.append("| ").append(String.join(" | ", row)).append(" |\n");
 			}
 			out.append(String.format(Locale.ROOT, "%nTime to recover (/api/trainees fresh again for a second): without %s, with %s.%n",
 					recovery(result, "without starter"), recovery(result, "with starter")));
@@ -101,21 +97,28 @@ final class Scorecard {
 	}
 
 	private static String table(DrillResult result) {
-		StringBuilder out = new StringBuilder("<table><tr><th>endpoint</th><th>phase</th><th>without: success</th>"
-				+ "<th>p50 ms</th><th>p99 ms</th><th>with: success</th><th>fallbacks</th><th>p50 ms</th><th>p99 ms</th></tr>\n");
+		StringBuilder out = new StringBuilder("<table><tr><th>").append(String.join("</th><th>", HEADINGS))
+			.append("</th></tr>\n");
+		for (List<String> row : rows(result)) {
+			out.append("<tr><td>").append(String.join("</td><td>", row)).append("</td></tr>\n");
+		}
+		return out.append("</table>\n").toString();
+	}
+
+	/** The scorecard's cells: per endpoint and phase, both modes side by side. */
+	private static List<List<String>> rows(DrillResult result) {
+		List<List<String>> rows = new ArrayList<>();
 		for (String endpoint : DrillResult.ENDPOINTS) {
 			for (String phase : DrillResult.PHASES) {
 				List<Sample> without = result.select("without starter", endpoint, phase);
 				List<Sample> with = result.select("with starter", endpoint, phase);
-				out.append(String.format(Locale.ROOT,
-						"<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>%n",
-						endpoint, phase, percent(fraction(without, Sample::ok)), millis(percentile(without, 0.5)),
+				rows.add(List.of(endpoint, phase, percent(fraction(without, Sample::ok)), millis(percentile(without, 0.5)),
 						millis(percentile(without, 0.99)), percent(fraction(with, Sample::ok)),
-						with.stream().filter(Sample::fallback).count(), millis(percentile(with, 0.5)),
+						Long.toString(with.stream().filter(Sample::fallback).count()), millis(percentile(with, 0.5)),
 						millis(percentile(with, 0.99))));
 			}
 		}
-		return out.append("</table>\n").toString();
+		return rows;
 	}
 
 	private static String chart(DrillResult result, String mode) {
