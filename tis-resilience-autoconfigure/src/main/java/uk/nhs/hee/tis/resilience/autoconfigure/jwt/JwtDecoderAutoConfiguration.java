@@ -3,42 +3,49 @@ package uk.nhs.hee.tis.resilience.autoconfigure.jwt;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.JWKMatcher;
 import com.nimbusds.jose.jwk.JWKSelector;
+import com.nimbusds.jose.jwk.source.JWKSecurityContextJWKSet;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
+import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication.Type;
+import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.security.oauth2.server.resource.autoconfigure.OAuth2ResourceServerProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.core.env.Environment;
+import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.security.oauth2.core.OAuth2TokenValidator;
 import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.Jwt;
-import org.springframework.security.oauth2.jwt.JwtClaimNames;
-import org.springframework.security.oauth2.jwt.JwtClaimValidator;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
-import org.springframework.security.oauth2.jwt.JwtValidators;
 import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.jwt.NimbusReactiveJwtDecoder;
 import org.springframework.security.oauth2.jwt.ReactiveJwtDecoder;
+import org.springframework.util.ClassUtils;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
@@ -50,8 +57,11 @@ import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
  * or {@code jwk-set-uri}), provides the {@code JwtDecoder} (or {@code ReactiveJwtDecoder}) on the
  * starter's {@link ResilientJwkSetSource}: validation keeps working through a Keycloak outage, a
  * service restarted during one validates tokens from its cache file, and startup never needs the
- * issuer. Spring Security still verifies signatures and claims; only where the keys come from
- * changes. Backs off when the application defines its own decoder.
+ * issuer. Spring Security still verifies signatures and claims with exactly the rules Boot's own
+ * decoder applies (see {@link ResourceServerTokenRules}); only where the keys come from changes.
+ * Backs off when the application defines its own decoder, and when the application customizes Boot's decoder builder
+ * ({@code JwkSetUriJwtDecoderBuilderCustomizer} or its reactive twin), which can only be applied to
+ * Boot's own builder: Boot's decoder is then used, unprotected, and one WARN line says so.
  *
  * @since 0.1.0
  */
@@ -64,10 +74,17 @@ import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
 @EnableConfigurationProperties({ OAuth2ResourceServerProperties.class, TisResilienceProperties.class })
 public final class JwtDecoderAutoConfiguration {
 
-	private static final String JWT_PREFIX = "spring.security.oauth2.resourceserver.jwt";
+	static final String SERVLET_BUILDER_CUSTOMIZER = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.servlet.JwkSetUriJwtDecoderBuilderCustomizer";
+
+	static final String REACTIVE_BUILDER_CUSTOMIZER = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.reactive.JwkSetUriReactiveJwtDecoderBuilderCustomizer";
+
+	private static final String JWT_PREFIX = ResourceServerTokenRules.JWT_PREFIX;
+
+	private static final Log logger = LogFactory.getLog(JwtDecoderAutoConfiguration.class);
 
 	@Bean
-	@ConditionalOnMissingBean
+	@ConditionalOnMissingBean(value = ResilientJwkSetSource.class,
+			type = { SERVLET_BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER })
 	ResilientJwkSetSource tisJwkSetSource(OAuth2ResourceServerProperties resourceServer,
 			TisResilienceProperties properties) {
 		ResilientJwkSetSource source = new ResilientJwkSetSource(settings(resourceServer.getJwt(), properties.jwt()));
@@ -90,42 +107,20 @@ public final class JwtDecoderAutoConfiguration {
 		return uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
 	}
 
-	static OAuth2TokenValidator<Jwt> validator(OAuth2ResourceServerProperties.Jwt jwt) {
-		List<OAuth2TokenValidator<Jwt>> validators = new ArrayList<>();
-		validators.add((jwt.getIssuerUri() != null) ? JwtValidators.createDefaultWithIssuer(jwt.getIssuerUri())
-				: JwtValidators.createDefault());
-		List<String> audiences = jwt.getAudiences();
-		if (!audiences.isEmpty()) {
-			validators.add(new JwtClaimValidator<List<String>>(JwtClaimNames.AUD,
-					(aud) -> aud != null && !Collections.disjoint(aud, audiences)));
-		}
-		return new DelegatingOAuth2TokenValidator<>(validators);
-	}
-
-	static Set<SignatureAlgorithm> algorithms(OAuth2ResourceServerProperties.Jwt jwt) {
-		Set<SignatureAlgorithm> algorithms = new LinkedHashSet<>();
-		for (String name : jwt.getJwsAlgorithms()) {
-			SignatureAlgorithm algorithm = SignatureAlgorithm.from(name);
-			if (algorithm == null) {
-				throw new InvalidConfigurationPropertyValueException(JWT_PREFIX + ".jws-algorithms", name,
-						"Unknown algorithm");
-			}
-			algorithms.add(algorithm);
-		}
-		return algorithms;
-	}
-
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnWebApplication(type = Type.SERVLET)
+	@ConditionalOnMissingBean(type = SERVLET_BUILDER_CUSTOMIZER)
 	static class ServletJwtDecoderConfiguration {
 
 		@Bean
 		@ConditionalOnMissingBean(JwtDecoder.class)
-		JwtDecoder tisJwtDecoder(ResilientJwkSetSource source, OAuth2ResourceServerProperties resourceServer) {
+		JwtDecoder tisJwtDecoder(ResilientJwkSetSource source, OAuth2ResourceServerProperties resourceServer,
+				ObjectProvider<OAuth2TokenValidator<Jwt>> validators) {
 			NimbusJwtDecoder decoder = NimbusJwtDecoder.withJwkSource(source)
-				.jwsAlgorithms((algorithms) -> algorithms.addAll(algorithms(resourceServer.getJwt())))
+				.jwsAlgorithms((algorithms) -> algorithms.addAll(ResourceServerTokenRules.algorithms(resourceServer.getJwt())))
 				.build();
-			decoder.setJwtValidator(validator(resourceServer.getJwt()));
+			decoder.setJwtValidator(ResourceServerTokenRules.validator(resourceServer.getJwt(),
+					validators.orderedStream().toList()));
 			return decoder;
 		}
 
@@ -134,43 +129,93 @@ public final class JwtDecoderAutoConfiguration {
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnWebApplication(type = Type.REACTIVE)
 	@ConditionalOnClass({ ReactiveJwtDecoder.class, Mono.class })
+	@ConditionalOnMissingBean(type = REACTIVE_BUILDER_CUSTOMIZER)
 	static class ReactiveJwtDecoderConfiguration {
 
 		@Bean
 		@ConditionalOnMissingBean(ReactiveJwtDecoder.class)
 		ReactiveJwtDecoder tisReactiveJwtDecoder(ResilientJwkSetSource source,
-				OAuth2ResourceServerProperties resourceServer) {
+				OAuth2ResourceServerProperties resourceServer, ObjectProvider<OAuth2TokenValidator<Jwt>> validators) {
 			NimbusReactiveJwtDecoder.JwkSourceReactiveJwtDecoderBuilder builder = NimbusReactiveJwtDecoder
 				.withJwkSource((jwt) -> Mono
 					.fromCallable(() -> source.get(new JWKSelector(JWKMatcher.forJWSHeader(jwt.getHeader())), null))
-					// An unknown key id may wait for one fetch: never on an event-loop thread.
-					.subscribeOn(Schedulers.boundedElastic())
 					.flatMapMany(Flux::fromIterable));
-			for (SignatureAlgorithm algorithm : algorithms(resourceServer.getJwt())) {
-				builder.jwsAlgorithm(algorithm);
+			// This builder keeps one algorithm; Boot's accepts every one of jws-algorithms, and so do we.
+			Set<JWSAlgorithm> algorithms = new LinkedHashSet<>();
+			for (SignatureAlgorithm algorithm : ResourceServerTokenRules.algorithms(resourceServer.getJwt())) {
+				algorithms.add(JWSAlgorithm.parse(algorithm.getName()));
 			}
+			builder.jwtProcessorCustomizer((processor) -> processor
+				.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, new JWKSecurityContextJWKSet())));
 			NimbusReactiveJwtDecoder decoder = builder.build();
-			decoder.setJwtValidator(validator(resourceServer.getJwt()));
+			decoder.setJwtValidator(ResourceServerTokenRules.validator(resourceServer.getJwt(),
+					validators.orderedStream().toList()));
 			return decoder;
 		}
 
 	}
 
-	/** Matches when the application names an issuer or a key set URI. */
-	static final class KeyLocationCondition extends AnyNestedCondition {
+	/**
+	 * Where the application customizes Boot's decoder builder, Boot's decoder is used: the starter
+	 * cannot apply the customizer to its own decoder, and a decoder without the application's
+	 * customization could be weaker. Said once, at startup.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@Conditional(OnBuilderCustomizerCondition.class)
+	static class BootDecoderKeptConfiguration {
 
-		KeyLocationCondition() {
+		@Bean
+		SmartInitializingSingleton tisJwtDecoderNotProtectedReport(ListableBeanFactory beanFactory) {
+			return () -> {
+				List<String> names = new ArrayList<>();
+				for (String type : List.of(SERVLET_BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER)) {
+					if (ClassUtils.isPresent(type, beanFactory.getClass().getClassLoader())) {
+						names.addAll(List.of(beanFactory.getBeanNamesForType(ClassUtils.resolveClassName(type,
+								beanFactory.getClass().getClassLoader()))));
+					}
+				}
+				logger.warn("tis-resilience event=jwt_decoder_not_protected beans=" + names
+						+ " reason=\"the application customizes Spring Boot's JwtDecoder builder, so Boot's decoder is "
+						+ "kept: token validation will fail while the issuer is unreachable\"");
+			};
+		}
+
+	}
+
+	/** Matches when the application declares a customizer of Boot's decoder builder. */
+	static final class OnBuilderCustomizerCondition extends AnyNestedCondition {
+
+		OnBuilderCustomizerCondition() {
 			super(ConfigurationPhase.REGISTER_BEAN);
 		}
 
-		@ConditionalOnProperty(name = JWT_PREFIX + ".issuer-uri")
-		static class OnIssuerUri {
+		@ConditionalOnBean(type = SERVLET_BUILDER_CUSTOMIZER)
+		static class OnServletCustomizer {
 
 		}
 
-		@ConditionalOnProperty(name = JWT_PREFIX + ".jwk-set-uri")
-		static class OnJwkSetUri {
+		@ConditionalOnBean(type = REACTIVE_BUILDER_CUSTOMIZER)
+		static class OnReactiveCustomizer {
 
+		}
+
+	}
+
+	/**
+	 * Matches where Boot's own auto-configuration builds a decoder that fetches keys: from
+	 * {@code jwk-set-uri} or {@code issuer-uri}, which both win over {@code public-key-location} in Boot.
+	 * A decoder on a local {@code public-key-location} alone needs no issuer, and is left to Boot.
+	 */
+	static final class KeyLocationCondition extends SpringBootCondition {
+
+		@Override
+		public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
+			Environment environment = context.getEnvironment();
+			if (environment.containsProperty(JWT_PREFIX + ".jwk-set-uri")) {
+				return ConditionOutcome.match("jwk-set-uri is set");
+			}
+			return environment.containsProperty(JWT_PREFIX + ".issuer-uri") ? ConditionOutcome.match("issuer-uri is set")
+					: ConditionOutcome.noMatch("neither jwk-set-uri nor issuer-uri is set");
 		}
 
 	}
