@@ -314,9 +314,11 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * outage validates tokens at once; none when not set.
 	 * @param cacheFileKey Secret that signs the cache file (HMAC-SHA256); without it the file is only
 	 * checksummed, which catches corruption but not tampering.
-	 * @param unknownKidCooldown Least time between two fetches caused by tokens with an unknown key id.
-	 * @param connectTimeout How long a key set fetch waits for a connection.
-	 * @param readTimeout How long a key set fetch waits for data.
+	 * @param unknownKidCooldown Least time between two background fetches asked for by tokens with an
+	 * unknown key id (about one a second while no key is trusted); the token is answered at once.
+	 * @param connectTimeout How long a key set fetch waits for a connection, within read-timeout.
+	 * @param readTimeout Total deadline of one key set fetch: connect, headers and the whole body, not
+	 * per read.
 	 * @param maxResponseSize Largest key set response accepted.
 	 * @param jwkSetPath Path under the issuer URI where the key set is, when no jwk-set-uri is set
 	 * (Keycloak's).

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * Runs one fetch at a time on a dedicated daemon thread: on a schedule that the owner computes
  * after each fetch, and on demand, where every caller asking while a fetch is running shares it.
  * Used by the JWK set source and the service-token cache, which must never fetch twice at once nor
- * make a request thread do the I/O.
+ * make a request thread do the I/O. The owner bounds each fetch (a total deadline): a fetch that
+ * never ends would stop every later one.
  */
 public final class BackgroundRefresher implements AutoCloseable {
 
@@ -45,9 +46,20 @@ public final class BackgroundRefresher implements AutoCloseable {
 		});
 	}
 
-	/** Fetches now, in the background, then keeps fetching on the owner's schedule. */
-	public void start() {
-		this.thread.execute(this::fetchAndReschedule);
+	/**
+	 * Fetches now, in the background, then keeps fetching on the owner's schedule.
+	 * @return the first fetch's outcome, which an owner may wait for at startup (never on a request
+	 * thread)
+	 */
+	public CompletableFuture<Boolean> start() {
+		CompletableFuture<Boolean> first = new CompletableFuture<>();
+		try {
+			this.thread.execute(() -> fetchAndReschedule(first));
+		}
+		catch (RuntimeException ex) {
+			first.complete(false);
+		}
+		return first;
 	}
 
 	/**
@@ -114,21 +126,32 @@ public final class BackgroundRefresher implements AutoCloseable {
 		return succeeded;
 	}
 
-	private void fetchAndReschedule() {
+	private void fetchAndReschedule(CompletableFuture<Boolean> outcome) {
 		CompletableFuture<Boolean> mine = new CompletableFuture<>();
 		CompletableFuture<Boolean> existing = this.inFlight.compareAndExchange(null, mine);
 		if (existing != null) {
 			// A caller's fetch is queued on this thread: plan the next one once it is done.
-			existing.whenComplete((succeeded, ex) -> schedule(Boolean.TRUE.equals(succeeded)));
+			existing.whenComplete((succeeded, ex) -> {
+				outcome.complete(Boolean.TRUE.equals(succeeded));
+				schedule(Boolean.TRUE.equals(succeeded));
+			});
 			return;
 		}
-		schedule(fetch(mine));
+		boolean succeeded = false;
+		try {
+			succeeded = fetch(mine);
+		}
+		finally {
+			outcome.complete(succeeded);
+		}
+		schedule(succeeded);
 	}
 
 	private void schedule(boolean succeeded) {
 		Duration delay = this.nextDelay.apply(succeeded);
 		try {
-			this.thread.schedule(this::fetchAndReschedule, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+			this.thread.schedule(() -> fetchAndReschedule(new CompletableFuture<>()), Math.max(0, delay.toMillis()),
+					TimeUnit.MILLISECONDS);
 		}
 		catch (RuntimeException ex) {
 			// Closed: nothing more to fetch.

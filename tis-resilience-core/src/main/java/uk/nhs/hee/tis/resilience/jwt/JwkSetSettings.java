@@ -18,8 +18,10 @@ import org.jspecify.annotations.Nullable;
  * @param maxStale how long the last-known-good keys are used after the last successful fetch while
  * the issuer is unreachable
  * @param unknownKidCooldown least time between two fetches caused by tokens with an unknown key id
- * @param connectTimeout how long a fetch waits for a connection
- * @param readTimeout how long a fetch waits for data
+ * @param connectTimeout how long a fetch waits for a connection (within {@code readTimeout})
+ * @param readTimeout the total deadline of one fetch: connecting, the headers and the whole body
+ * (a body still arriving at the deadline is cut and the fetch fails as a {@code timeout}); since
+ * 0.2.0 a total, not a per-read, timeout
  * @param maxResponseSize largest key set response accepted, in bytes
  * @param algorithms signature algorithms accepted (JWS names, such as RS256)
  * @param cacheFile where the last-known-good keys are persisted, or {@code null} for none
@@ -53,7 +55,8 @@ public record JwkSetSettings(URI jwkSetUri, @Nullable String issuer, Duration re
 
 	/**
 	 * Returns settings with the defaults: refresh every 5 minutes, keys usable 24 hours after the last
-	 * successful fetch, one unknown-kid fetch per 30 seconds, RS256 only, no cache file.
+	 * successful fetch, one unknown-kid fetch per 30 seconds, 2 seconds to connect, 5 seconds for a
+	 * whole fetch, responses up to 512 KiB, RS256 only, no cache file.
 	 * @param jwkSetUri where the key set is fetched from
 	 * @param issuer the issuer, or {@code null}
 	 * @return the settings
@@ -99,8 +102,8 @@ public record JwkSetSettings(URI jwkSetUri, @Nullable String issuer, Duration re
 
 	/**
 	 * Returns a copy with the given fetch timeouts.
-	 * @param connectTimeout how long a fetch waits for a connection
-	 * @param readTimeout how long a fetch waits for data
+	 * @param connectTimeout how long a fetch waits for a connection (within {@code readTimeout})
+	 * @param readTimeout the total deadline of one fetch: connecting, the headers and the whole body
 	 * @return the new settings
 	 */
 	public JwkSetSettings withTimeouts(Duration connectTimeout, Duration readTimeout) {

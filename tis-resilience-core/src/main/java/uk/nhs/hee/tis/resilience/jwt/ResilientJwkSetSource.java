@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -22,7 +21,6 @@ import com.nimbusds.jose.jwk.JWKSelector;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jose.util.Resource;
 import com.nimbusds.jose.util.ResourceRetriever;
 import org.jspecify.annotations.Nullable;
@@ -41,8 +39,12 @@ import uk.nhs.hee.tis.resilience.internal.BackgroundRefresher;
  * {@code max-stale} after the last successful fetch, and then no key is served (tokens are rejected,
  * never accepted on expired trust). A successful fetch is authoritative: a key no longer listed is
  * dropped at once, which is how the issuer revokes one.</li>
- * <li>A token whose key id is unknown causes at most one fetch per {@code unknown-kid-cooldown},
- * shared by every caller waiting for it; otherwise it is simply rejected.</li>
+ * <li>No request thread ever waits on a fetch. A token whose key id is unknown is answered at once
+ * with no key (so 401) and asks for one background fetch, at most one per
+ * {@code unknown-kid-cooldown}, or one per second while no key is trusted at all (a cold start or an
+ * outage past {@code max-stale}), so that tokens are accepted again within about a second of the
+ * issuer answering without a storm of fetches. Every fetch runs on the source's own thread, one at
+ * a time, and ends by its total deadline ({@code read-timeout}, connect, headers and body).</li>
  * <li>Only usable keys are kept (see {@code KeyHardening}); a token without a key id matches
  * nothing.</li>
  * <li>With a cache file, the set is persisted after each successful fetch and loaded at startup, so
@@ -58,6 +60,12 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 	private static final System.Logger logger = System.getLogger(ResilientJwkSetSource.class.getName());
 
 	private static final Duration FIRST_RETRY = Duration.ofSeconds(5);
+
+	/**
+	 * Least time between two fetches asked for by tokens while no key is trusted: short, so that a
+	 * cold start recovers within about a second of the issuer answering, yet no storm.
+	 */
+	static final Duration FETCH_SPACING_WITHOUT_KEYS = Duration.ofSeconds(1);
 
 	private final JwkSetSettings settings;
 
@@ -112,26 +120,31 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 			throw new IllegalArgumentException("jwk-set-uri is not a URL: " + settings.jwkSetUri(), ex);
 		}
 		this.hardening = new KeyHardening(settings.algorithms());
-		this.retriever = new DefaultResourceRetriever((int) settings.connectTimeout().toMillis(),
-				(int) settings.readTimeout().toMillis(), settings.maxResponseSize());
+		this.retriever = new TotalDeadlineRetriever(settings.connectTimeout(), settings.readTimeout(),
+				settings.maxResponseSize());
 		this.cacheFile = (settings.cacheFile() != null) ? new JwksCacheFile(settings.cacheFile(),
 				settings.jwkSetUri().toString(), settings.issuer(), settings.cacheFileKey()) : null;
 		this.refresher = new BackgroundRefresher("tis-jwks-refresh", this::fetchOnce, this::nextRefresh);
 		loadCacheFile();
 	}
 
-	/** Fetches the key set now, in the background, and keeps refreshing it ahead. */
+	/**
+	 * Fetches the key set now and keeps refreshing it ahead, in the background. When no trusted key
+	 * was loaded from the cache file, waits for that first fetch (at most {@code read-timeout}, its
+	 * total deadline), so that a service starting while the issuer is healthy validates its first
+	 * request; call it at startup, never on a request thread.
+	 */
 	public void start() {
-		this.refresher.start();
+		CompletableFuture<Boolean> first = this.refresher.start();
+		if (trusted() == null) {
+			await(first);
+		}
 	}
 
 	@Override
 	public List<JWK> get(JWKSelector selector, @Nullable SecurityContext context) {
-		Set<String> keyIds = selector.getMatcher().getKeyIDs();
-		if (keyIds == null || keyIds.isEmpty() || keyIds.contains(null)) {
-			// A token without a key id would be tried against every key: it is rejected instead.
-			return List.of();
-		}
+		// A token without a key id is tried against every trusted key of its algorithm, as Spring Boot's
+		// own decoder does: the same tokens pass with the starter on and off (decision record 0010).
 		JwksCacheFile.Snapshot snapshot = trusted();
 		if (snapshot != null) {
 			List<JWK> found = selector.select(snapshot.keys());
@@ -139,11 +152,9 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 				return found;
 			}
 		}
-		if (!fetchForUnknownKey()) {
-			return List.of();
-		}
-		snapshot = trusted();
-		return (snapshot != null) ? selector.select(snapshot.keys()) : List.of();
+		// Never wait: the fetch runs in the background and a later request sees what it brought.
+		askForFetch(snapshot == null);
+		return List.of();
 	}
 
 	/**
@@ -165,7 +176,8 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 	}
 
 	/**
-	 * Fetches the key set now, unless a fetch is already running, and waits for it.
+	 * Fetches the key set now, unless a fetch is already running, and waits for it (at most its total
+	 * deadline, {@code read-timeout}). For operators and startup, never for a request thread.
 	 * @return whether the fetch succeeded
 	 */
 	public boolean refreshNow() {
@@ -186,28 +198,31 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 		return Duration.between(snapshot.fetchedAt(), now).compareTo(this.settings.maxStale()) > 0;
 	}
 
-	// One fetch per cooldown for unknown key ids; callers arriving while one runs wait for it.
-	private boolean fetchForUnknownKey() {
-		CompletableFuture<Boolean> running = this.refresher.running();
-		if (running != null) {
-			return await(running);
+	// One background fetch per cooldown for unknown key ids (one per second while no key is
+	// trusted); a fetch already running answers for everyone.
+	private void askForFetch(boolean noTrustedKey) {
+		if (this.refresher.running() != null) {
+			return;
+		}
+		Duration spacing = this.settings.unknownKidCooldown();
+		if (noTrustedKey && FETCH_SPACING_WITHOUT_KEYS.compareTo(spacing) < 0) {
+			spacing = FETCH_SPACING_WITHOUT_KEYS;
 		}
 		Instant now = this.clock.instant();
 		synchronized (this) {
-			if (now.isBefore(this.lastUnknownKidFetch.plus(this.settings.unknownKidCooldown()))) {
+			if (now.isBefore(this.lastUnknownKidFetch.plus(spacing))) {
 				this.rateLimitedUnknownKids.incrementAndGet();
-				running = this.refresher.running();
-				return running != null && await(running);
+				return;
 			}
 			this.lastUnknownKidFetch = now;
 		}
 		this.unknownKidFetches.incrementAndGet();
-		return await(this.refresher.refresh());
+		this.refresher.refresh();
 	}
 
 	private boolean await(CompletableFuture<Boolean> fetch) {
-		return BackgroundRefresher.await(fetch,
-				this.settings.connectTimeout().plus(this.settings.readTimeout()).plusSeconds(1));
+		// The fetch ends by its own total deadline; the margin only covers handing the result over.
+		return BackgroundRefresher.await(fetch, this.settings.readTimeout().plusSeconds(1));
 	}
 
 	private Duration nextRefresh(boolean succeeded) {
@@ -231,7 +246,8 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 			JWKSet received = JWKSet.parse(resource.getContent());
 			JWKSet usable = this.hardening.usableKeys(received);
 			if (usable.isEmpty()) {
-				throw new IOException("the response holds no usable signature key (" + received.size() + " keys)");
+				throw new KeySetFetchException(KeySetFetchException.Cause.NO_USABLE_KEY,
+						"the response holds no usable signature key (" + received.size() + " keys)");
 			}
 			JwksCacheFile.Snapshot snapshot = new JwksCacheFile.Snapshot(usable, this.clock.instant());
 			this.current = snapshot;
@@ -258,27 +274,25 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 
 	/** A bounded set of cause names, for metrics tags. */
 	static String cause(Exception failure) {
-		String message = String.valueOf(failure.getMessage());
-		if (failure instanceof java.net.SocketTimeoutException) {
-			return "timeout";
+		return causeOf(failure).tag();
+	}
+
+	private static KeySetFetchException.Cause causeOf(Exception failure) {
+		if (failure instanceof KeySetFetchException known) {
+			return known.failureCause();
+		}
+		// HttpConnectTimeoutException is an HttpTimeoutException: a connect timeout is a timeout.
+		if (failure instanceof java.net.http.HttpTimeoutException || failure instanceof java.net.SocketTimeoutException) {
+			return KeySetFetchException.Cause.TIMEOUT;
 		}
 		if (failure instanceof java.net.ConnectException || failure instanceof java.net.UnknownHostException
 				|| failure instanceof java.net.NoRouteToHostException) {
-			return "connect";
+			return KeySetFetchException.Cause.CONNECT;
 		}
 		if (failure instanceof ParseException) {
-			return "malformed";
+			return KeySetFetchException.Cause.MALFORMED;
 		}
-		if (message.contains("no usable signature key")) {
-			return "no_usable_key";
-		}
-		if (message.contains("input limit")) {
-			return "too_large";
-		}
-		if (message.startsWith("HTTP ") || message.contains("response code")) {
-			return "http_status";
-		}
-		return "other";
+		return KeySetFetchException.Cause.OTHER;
 	}
 
 	private void persist(JwksCacheFile.Snapshot snapshot) {

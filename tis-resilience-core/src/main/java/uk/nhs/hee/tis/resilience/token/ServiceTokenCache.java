@@ -16,7 +16,11 @@ import uk.nhs.hee.tis.resilience.internal.BackgroundRefresher;
  * background once {@code refreshAt} of its lifetime has passed (with jitter), retried with backoff
  * while the issuer is down, and handed out until it really expires (less a small allowance for clock
  * skew) — a token that is still valid is never thrown away because the issuer is unreachable.
- * Callers that find no valid token share one fetch.
+ * <p>
+ * No caller ever waits on a fetch: one that finds no valid token gets none at once, and asks for a
+ * background fetch (at most one per {@code min-backoff}, one at a time), whose token the next
+ * caller gets. Only {@link #start()} waits, for the first fetch, on the thread that starts the
+ * application.
  * <p>
  * Spring Security's client-credentials provider, by contrast, fetches only within 60 seconds of
  * expiry, on the caller's thread, and fails the outbound call when the issuer is down even though
@@ -49,6 +53,8 @@ public final class ServiceTokenCache implements AutoCloseable {
 
 	private volatile int failuresInARow;
 
+	private volatile Instant lastDemandedFetch = Instant.EPOCH;
+
 	/**
 	 * Creates a cache.
 	 * @param name what the token is for, for logs (the client registration id)
@@ -67,24 +73,28 @@ public final class ServiceTokenCache implements AutoCloseable {
 		this.refresher = new BackgroundRefresher("tis-token-refresh-" + name, this::fetchOnce, this::nextRefresh);
 	}
 
-	/** Fetches the token now, in the background, and keeps it fresh. */
+	/**
+	 * Fetches the token now and keeps it fresh, in the background; waits for that first fetch, at
+	 * most {@code fetch-timeout}, so that the first calls after a healthy start carry a token. Call it
+	 * at startup, never on a request thread.
+	 */
 	public void start() {
-		this.refresher.start();
+		BackgroundRefresher.await(this.refresher.start(), this.settings.fetchTimeout());
 	}
 
 	/**
-	 * Returns a valid token: the current one while it is valid, else one fetched now (shared with
-	 * every caller waiting at the same time).
-	 * @return the token's value, or {@code null} when no valid token can be had
+	 * Returns the current token while it is valid; never waits for a fetch. Without a valid token it
+	 * answers {@code null} at once and asks for a background fetch, unless one is running or one was
+	 * asked for less than {@code min-backoff} ago.
+	 * @return the token's value, or {@code null} when no valid token is held now
 	 */
 	public @Nullable String token() {
 		AccessToken token = valid();
 		if (token != null) {
 			return token.value();
 		}
-		BackgroundRefresher.await(this.refresher.refresh(), this.settings.fetchTimeout());
-		token = valid();
-		return (token != null) ? token.value() : null;
+		askForFetch();
+		return null;
 	}
 
 	/**
@@ -114,6 +124,20 @@ public final class ServiceTokenCache implements AutoCloseable {
 			return null;
 		}
 		return this.clock.instant().isBefore(token.expiresAt().minus(EXPIRY_ALLOWANCE)) ? token : null;
+	}
+
+	private void askForFetch() {
+		if (this.refresher.running() != null) {
+			return;
+		}
+		Instant now = this.clock.instant();
+		synchronized (this) {
+			if (now.isBefore(this.lastDemandedFetch.plus(this.settings.minBackoff()))) {
+				return;
+			}
+			this.lastDemandedFetch = now;
+		}
+		this.refresher.refresh();
 	}
 
 	private boolean fetchOnce() {
@@ -150,7 +174,8 @@ public final class ServiceTokenCache implements AutoCloseable {
 	}
 
 	/**
-	 * Fetches a new token from the issuer.
+	 * Fetches a new token from the issuer. It must end by {@code fetch-timeout} (connect, headers and
+	 * body): fetches run one at a time, so one that hangs holds back every later one.
 	 *
 	 * @since 0.1.0
 	 */
@@ -170,9 +195,12 @@ public final class ServiceTokenCache implements AutoCloseable {
 	 * When tokens are refreshed.
 	 *
 	 * @param refreshAt fraction (over 0, under 1) of a token's lifetime after which a new one is fetched
-	 * @param minBackoff first wait before fetching again after a failure
+	 * @param minBackoff first wait before fetching again after a failure, and least time between two
+	 * fetches asked for by callers without a valid token
 	 * @param maxBackoff longest wait between fetches while the issuer fails
-	 * @param fetchTimeout longest a caller waits for a fetch when it has no valid token
+	 * @param fetchTimeout total deadline of one token fetch (connect, headers and body), which the
+	 * {@link TokenSource} enforces, and the longest {@link ServiceTokenCache#start()} waits for the
+	 * first one; since 0.2.0 no caller of {@link ServiceTokenCache#token()} waits at all
 	 * @since 0.1.0
 	 */
 	public record Settings(double refreshAt, Duration minBackoff, Duration maxBackoff, Duration fetchTimeout) {

@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -19,6 +21,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jose.jwk.gen.OctetSequenceKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
@@ -38,6 +41,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The JWK source against a real JWKS server on loopback that fails in every way a Keycloak can. */
 class ResilientJwkSetSourceTests {
@@ -177,7 +181,7 @@ class ResilientJwkSetSourceTests {
 	}
 
 	@Test
-	void rejectsUnsignedTokensHmacWithThePublicKeyAndTokensWithoutAKeyId() throws Exception {
+	void rejectsUnsignedTokensAndHmacWithThePublicKeyAndChecksTokensWithoutAKeyIdAgainstEveryKey() throws Exception {
 		serve(Tokens.jwks(KEY_1.toPublicJWK()));
 		ResilientJwkSetSource source = source(settings());
 		source.refreshNow();
@@ -192,6 +196,9 @@ class ResilientJwkSetSourceTests {
 		assertThat(validator.accepts(hmac.serialize())).isFalse();
 
 		assertThat(validator.accepts(Tokens.sign(KEY_1, new JWSHeader.Builder(JWSAlgorithm.RS256).build(), "ada")))
+			.isTrue();
+		RSAKey stranger = new RSAKeyGenerator(2048).generate();
+		assertThat(validator.accepts(Tokens.sign(stranger, new JWSHeader.Builder(JWSAlgorithm.RS256).build(), "mallory")))
 			.isFalse();
 	}
 
@@ -259,11 +266,142 @@ class ResilientJwkSetSourceTests {
 	}
 
 	@Test
-	void fetchesOnTheFirstTokenWhenNothingIsLoadedYet() {
+	void answersTheFirstTokenAtOnceWhenNothingIsLoadedYetAndAcceptsItOnceTheFetchItAskedForEnded() {
 		serve(Tokens.jwks(KEY_1.toPublicJWK()));
 		ResilientJwkSetSource source = source(settings());
-		assertThat(new Tokens.Validator(source).accepts(Tokens.sign(KEY_1, "ada"))).isTrue();
+		Tokens.Validator validator = new Tokens.Validator(source);
+		String token = Tokens.sign(KEY_1, "ada");
+		assertThat(validator.accepts(token)).isFalse();
+		await().atMost(Duration.ofSeconds(5)).until(() -> source.status().keys() == 1);
+		assertThat(validator.accepts(token)).isTrue();
 		assertThat(fetches()).isEqualTo(1);
+	}
+
+	@Test
+	void waitsAtStartForTheFirstFetchSoThatAHealthyStartValidatesItsFirstToken() {
+		serve(Tokens.jwks(KEY_1.toPublicJWK()));
+		ResilientJwkSetSource source = source(settings());
+		source.start();
+		assertThat(new Tokens.Validator(source).accepts(Tokens.sign(KEY_1, "ada"))).isTrue();
+	}
+
+	@Test
+	void answersAnUnknownKeyIdAtOnceWhileTheKeySetEndpointHangs() {
+		serve(Tokens.jwks(KEY_1.toPublicJWK()));
+		ResilientJwkSetSource source = source(settings().withTimeouts(Duration.ofMillis(500), Duration.ofSeconds(1)));
+		assertThat(source.refreshNow()).isTrue();
+		keycloak.stubFor(get(CERTS).willReturn(okJson(Tokens.jwks(KEY_1.toPublicJWK())).withFixedDelay(5_000)));
+		Tokens.Validator validator = new Tokens.Validator(source);
+
+		long started = System.nanoTime();
+		assertThat(validator.accepts(Tokens.sign(Tokens.rsaKey("k9"), "mallory"))).isFalse();
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(500));
+		// The token of a known key is still accepted while the fetch it caused hangs.
+		assertThat(validator.accepts(Tokens.sign(KEY_1, "ada"))).isTrue();
+
+		await().atMost(Duration.ofSeconds(3)).until(() -> source.status().failedFetches() == 1);
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(2_500));
+		assertThat(source.status().failuresByCause()).containsEntry("timeout", 1L);
+		assertThat(source.status().keys()).isEqualTo(1);
+	}
+
+	@Test
+	void endsAFetchWhoseBodyDribblesAtItsTotalDeadline() {
+		serve(Tokens.jwks(KEY_1.toPublicJWK()));
+		ResilientJwkSetSource source = source(settings().withTimeouts(Duration.ofMillis(500), Duration.ofSeconds(1)));
+		assertThat(source.refreshNow()).isTrue();
+		// 40 chunks over 8 s: a chunk every 200 ms, well inside any per-read timeout.
+		keycloak.stubFor(get(CERTS)
+			.willReturn(okJson(Tokens.jwks(KEY_1.toPublicJWK(), KEY_2.toPublicJWK())).withChunkedDribbleDelay(40, 8_000)));
+		Tokens.Validator validator = new Tokens.Validator(source);
+
+		long started = System.nanoTime();
+		assertThat(validator.accepts(Tokens.sign(KEY_2, "ada"))).isFalse();
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(500));
+
+		await().atMost(Duration.ofSeconds(3)).until(() -> source.status().failedFetches() == 1);
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(2_500));
+		assertThat(source.status().failuresByCause()).containsEntry("timeout", 1L);
+		assertThat(validator.accepts(Tokens.sign(KEY_2, "ada"))).isFalse();
+		assertThat(validator.accepts(Tokens.sign(KEY_1, "ada"))).isTrue();
+	}
+
+	@Test
+	void causesOneFetchOnTheWireForManyConcurrentUnknownKeyIdsAndAnswersEachAtOnce() throws Exception {
+		serve(Tokens.jwks(KEY_1.toPublicJWK()));
+		ResilientJwkSetSource source = source(settings().withTimeouts(Duration.ofMillis(500), Duration.ofSeconds(1)));
+		assertThat(source.refreshNow()).isTrue();
+		keycloak.stubFor(get(CERTS).willReturn(okJson(Tokens.jwks(KEY_1.toPublicJWK())).withFixedDelay(3_000)));
+		int before = fetches();
+		Tokens.Validator validator = new Tokens.Validator(source);
+		RSAKey stranger = Tokens.rsaKey("stranger");
+		List<String> forged = new ArrayList<>();
+		for (int i = 0; i < 50; i++) {
+			forged.add(Tokens.sign(stranger,
+					new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(UUID.randomUUID().toString()).build(), "x"));
+		}
+		ExecutorService pool = Executors.newFixedThreadPool(50);
+		CountDownLatch go = new CountDownLatch(1);
+		try {
+			List<Future<Long>> answers = new ArrayList<>();
+			for (String token : forged) {
+				answers.add(pool.submit(() -> {
+					go.await();
+					long started = System.nanoTime();
+					assertThat(validator.accepts(token)).isFalse();
+					return System.nanoTime() - started;
+				}));
+			}
+			go.countDown();
+			for (Future<Long> answer : answers) {
+				assertThat(Duration.ofNanos(answer.get(5, TimeUnit.SECONDS))).isLessThan(Duration.ofMillis(500));
+			}
+		}
+		finally {
+			pool.shutdownNow();
+		}
+		await().atMost(Duration.ofSeconds(3)).until(() -> source.status().failedFetches() == 1);
+		assertThat(fetches() - before).isEqualTo(1);
+		assertThat(source.status().unknownKidFetches()).isEqualTo(1);
+	}
+
+	@Test
+	void acceptsValidTokensWithinTwoSecondsOfTheEndpointAnsweringAgainAfterAColdStartWithoutAFetchStorm()
+			throws Exception {
+		keycloak.stubFor(get(CERTS).willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+		ResilientJwkSetSource source = new ResilientJwkSetSource(settings(), java.time.Clock.systemUTC());
+		this.sources.add(source);
+		source.start();
+		Tokens.Validator validator = new Tokens.Validator(source);
+		String token = Tokens.sign(KEY_1, "ada");
+		java.util.concurrent.ScheduledExecutorService traffic = Executors.newScheduledThreadPool(4);
+		java.util.concurrent.atomic.AtomicLong acceptedAt = new java.util.concurrent.atomic.AtomicLong();
+		try {
+			// 40 requests a second, each a token the source cannot check yet.
+			traffic.scheduleAtFixedRate(() -> {
+				if (validator.accepts(token)) {
+					acceptedAt.compareAndSet(0, System.nanoTime());
+				}
+			}, 0, 25, TimeUnit.MILLISECONDS);
+			long outageStarted = System.nanoTime();
+			// The outage lasts until traffic has asked for three more fetches (about three seconds).
+			await().atMost(Duration.ofSeconds(8)).until(() -> fetches() >= 4);
+			int duringOutage = fetches();
+			double outageSeconds = (System.nanoTime() - outageStarted) / 1e9;
+			serve(Tokens.jwks(KEY_1.toPublicJWK()));
+			long recovered = System.nanoTime();
+			await().atMost(Duration.ofSeconds(3)).until(() -> acceptedAt.get() != 0);
+			Duration recovery = Duration.ofNanos(acceptedAt.get() - recovered);
+			assertThat(recovery).isLessThan(Duration.ofSeconds(2));
+			// About one fetch a second while no key is trusted (plus the one at start), not one per request.
+			assertThat(duringOutage).isLessThanOrEqualTo((int) Math.ceil(outageSeconds) + 2);
+			assertThat(outageSeconds).isGreaterThan(2.0);
+			System.out.printf("cold start: recovered in %d ms, %d fetches in %.1f s of outage (~%d requests)%n",
+					recovery.toMillis(), duringOutage, outageSeconds, (int) (outageSeconds * 40));
+		}
+		finally {
+			traffic.shutdownNow();
+		}
 	}
 
 	@Test

@@ -1,17 +1,24 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.token;
 
+import java.net.http.HttpClient;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.http.converter.FormHttpMessageConverter;
 import org.springframework.security.oauth2.client.endpoint.OAuth2ClientCredentialsGrantRequest;
 import org.springframework.security.oauth2.client.endpoint.RestClientClientCredentialsTokenResponseClient;
 import org.springframework.security.oauth2.client.registration.ClientRegistration;
+import org.springframework.security.oauth2.client.http.OAuth2ErrorResponseErrorHandler;
 import org.springframework.security.oauth2.client.registration.ClientRegistrationRepository;
 import org.springframework.security.oauth2.core.AuthorizationGrantType;
 import org.springframework.security.oauth2.core.OAuth2AccessToken;
+import org.springframework.security.oauth2.core.http.converter.OAuth2AccessTokenResponseHttpMessageConverter;
+import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
@@ -20,7 +27,9 @@ import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
 
 /**
  * Client-credentials tokens for the services that name a registration, one cache per registration,
- * fetched with Spring Security's own token client.
+ * fetched with Spring Security's own token client on the JDK HTTP client, whose read timeout is a
+ * deadline for the whole exchange (see decision 0003): each fetch ends by {@code fetch-timeout},
+ * body included, however slowly the token endpoint answers.
  */
 final class ClientCredentialsServiceTokens implements ServiceTokenProvider, AutoCloseable {
 
@@ -39,6 +48,7 @@ final class ClientCredentialsServiceTokens implements ServiceTokenProvider, Auto
 			ServiceTokenCache.Settings settings) {
 		this.registrationByService = Map.copyOf(registrationByService);
 		RestClientClientCredentialsTokenResponseClient client = new RestClientClientCredentialsTokenResponseClient();
+		client.setRestClient(tokenEndpointClient(settings.fetchTimeout()));
 		registrationByService.forEach((service, registrationId) -> {
 			ClientRegistration registration = registrations.findByRegistrationId(registrationId);
 			String key = "tis.resilience.services." + service + ".client-registration";
@@ -54,6 +64,23 @@ final class ClientCredentialsServiceTokens implements ServiceTokenProvider, Auto
 					(id) -> new ServiceTokenCache(id, () -> fetch(client, registration), settings));
 			this.cachesByService.put(service, cache);
 		});
+	}
+
+	/**
+	 * Spring Security's own token endpoint client (the same converters and error handler), on a
+	 * request factory whose deadline covers connect, headers and body. Spring Security's default is
+	 * a factory without any timeout, so a token endpoint that hangs would hold the one fetch thread.
+	 */
+	private static RestClient tokenEndpointClient(Duration deadline) {
+		JdkClientHttpRequestFactory requestFactory = new JdkClientHttpRequestFactory(
+				HttpClient.newBuilder().connectTimeout(deadline).build());
+		requestFactory.setReadTimeout(deadline);
+		return RestClient.builder()
+			.requestFactory(requestFactory)
+			.configureMessageConverters((converters) -> converters.addCustomConverter(new FormHttpMessageConverter())
+				.addCustomConverter(new OAuth2AccessTokenResponseHttpMessageConverter()))
+			.defaultStatusHandler(new OAuth2ErrorResponseErrorHandler())
+			.build();
 	}
 
 	private static AccessToken fetch(RestClientClientCredentialsTokenResponseClient client,
