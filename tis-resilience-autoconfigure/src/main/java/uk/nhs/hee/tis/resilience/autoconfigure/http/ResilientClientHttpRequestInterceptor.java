@@ -107,49 +107,83 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,
 			ClientHttpRequestExecution execution) throws IOException {
-		addServiceToken(guard.name(), request);
+		String serviceToken = addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
-		StaleResponseCache.Key staleKey = this.staleResponses.keyFor(guard, request);
 		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent);
-		if (staleKey == null) {
+		if (!this.staleResponses.applies(guard, request)) {
 			return execute(guard, exchange);
 		}
+		WireRequest wire = new WireRequest();
+		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
 		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
 			if (exchange.failureOf(response) != null) {
-				ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
+				ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 				if (stale != null) {
 					response.close();
-					guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
 					return stale;
 				}
 				return response;
 			}
-			return this.staleResponses.store(staleKey, response);
+			HttpHeaders sent = wire.headers();
+			if (sent == null) {
+				this.staleResponses.cannotSeeTheWire(guard.name());
+				return response;
+			}
+			return this.staleResponses.store(this.staleResponses.keyFor(guard, request.getURI(), sent, serviceToken),
+					response);
 		}
 		catch (ServiceUnavailableException | IOException ex) {
 			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
-			ClientHttpResponse stale = this.staleResponses.staleResponse(staleKey);
+			ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 			if (stale != null) {
-				guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
 				return stale;
 			}
 			throw ex;
 		}
 	}
 
+	/**
+	 * The kept response for the credentials this request carries on the wire. When no attempt went on
+	 * the wire (the breaker was open, the bulkhead full), a probe runs the client's interceptors, sending
+	 * nothing, to learn them; where they still cannot be seen, nothing is served.
+	 */
+	private @Nullable ClientHttpResponse staleResponse(ServiceGuard guard, HttpRequest request, byte[] body,
+			ClientHttpRequestExecution execution, WireRequest wire, @Nullable String serviceToken, long start) {
+		if (wire.headers() == null) {
+			wire.startProbe();
+			try (ClientHttpResponse unexpected = execution.execute(request, body)) {
+				// A later interceptor answered without reaching the request factory: nothing was learnt.
+			}
+			catch (IOException | RuntimeException ex) {
+				// WireRequest.ProbeComplete, or a later interceptor that failed: either way, nothing was sent.
+			}
+		}
+		HttpHeaders sent = wire.headers();
+		if (sent == null) {
+			return null;
+		}
+		ClientHttpResponse stale = this.staleResponses
+			.staleResponse(this.staleResponses.keyFor(guard, request.getURI(), sent, serviceToken));
+		if (stale != null) {
+			guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
+		}
+		return stale;
+	}
+
 	// Outside the guard: a token that cannot be had says nothing about the service called.
-	private void addServiceToken(String service, HttpRequest request) {
+	private @Nullable String addServiceToken(String service, HttpRequest request) {
 		ServiceTokenProvider provider = this.serviceTokens.getIfAvailable();
 		if (provider == null || request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION) != null) {
-			return;
+			return null;
 		}
 		String token = provider.tokenFor(service);
 		if (token != null) {
 			request.getHeaders().setBearerAuth(token);
 		}
+		return token;
 	}
 
 	private static ClientHttpResponse execute(ServiceGuard guard, Exchange exchange) throws IOException {

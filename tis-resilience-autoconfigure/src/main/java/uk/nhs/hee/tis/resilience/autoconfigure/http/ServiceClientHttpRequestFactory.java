@@ -19,7 +19,8 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
  * Sends each request through a request factory built with the connect and response timeouts of the
  * request's service, on top of the application's other HTTP client settings (SSL bundle,
  * redirects). Factories are shared by every service with the same pair of timeouts, so there are
- * only a handful.
+ * only a handful. Each request records its final headers for the stale-if-error cache
+ * ({@link WireRequest}).
  */
 final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory {
 
@@ -45,7 +46,8 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 	public ClientHttpRequest createRequest(URI uri, HttpMethod httpMethod) throws IOException {
 		ServicePolicy policy = this.registry.guard(this.resolver.resolve(uri)).policy();
 		Timeouts timeouts = new Timeouts(policy.connectTimeout(), policy.responseTimeout());
-		return this.factories.computeIfAbsent(timeouts, this::createFactory).createRequest(uri, httpMethod);
+		return WireRequest.recording(
+				this.factories.computeIfAbsent(timeouts, this::createFactory).createRequest(uri, httpMethod));
 	}
 
 	private ClientHttpRequestFactory createFactory(Timeouts timeouts) {

@@ -15,11 +15,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpHeaders;
@@ -33,14 +36,17 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 /**
  * Keeps the last good response to each GET of a service whose {@code stale-if-error} is set, and
  * serves it, marked stale, when the service fails within that window. Entries are keyed by the
- * caller's credentials (a SHA-256 of {@code Authorization} and {@code Cookie}) and checked against
- * the headers the response named in {@code Vary}: one user's userinfo is never another's.
+ * credentials the request carried on the wire, after every interceptor (a SHA-256 of
+ * {@code Authorization} and {@code Cookie}, see {@link WireRequest}) and checked against the headers
+ * the response named in {@code Vary}, also as sent: one user's userinfo is never another's.
  * Responses marked {@code no-store} (unless the service is configured to ignore it),
  * {@code private} ones without credentials, anything but a 200,
  * and bodies over the size limit are not kept. Memory is bounded by the total size of the bodies
  * held (Caffeine, weighed by body size).
  */
 final class StaleResponseCache {
+
+	private static final Log logger = LogFactory.getLog(StaleResponseCache.class);
 
 	static final String WARNING = "110 tis-resilience \"Response is Stale\"";
 
@@ -49,6 +55,8 @@ final class StaleResponseCache {
 	private final long maxBodySize;
 
 	private final Set<String> servicesIgnoringNoStore;
+
+	private final Set<String> servicesReportedBlind = ConcurrentHashMap.newKeySet();
 
 	StaleResponseCache(long maxTotalSize, long maxBodySize, Set<String> servicesIgnoringNoStore) {
 		this.maxBodySize = maxBodySize;
@@ -77,14 +85,37 @@ final class StaleResponseCache {
 			.build();
 	}
 
-	/** The cache key of a request, or null when its responses are never kept. */
-	@Nullable Key keyFor(ServiceGuard guard, HttpRequest request) {
-		if (request.getMethod() != HttpMethod.GET || guard.policy().staleIfError().isZero()) {
-			return null;
+	/** Whether responses to a request may be kept: a GET to a service with a stale-if-error window. */
+	boolean applies(ServiceGuard guard, HttpRequest request) {
+		return request.getMethod() == HttpMethod.GET && !guard.policy().staleIfError().isZero();
+	}
+
+	/**
+	 * The cache key of a request, from its headers as they went on the wire. The credentials are a
+	 * SHA-256 of {@code Authorization} and {@code Cookie}; a request that carried the service token
+	 * the starter added for this service is keyed by the service account instead of the token, so a
+	 * refreshed token still finds the responses kept under the previous one (same principal).
+	 * @param wireHeaders the request's headers after every interceptor
+	 * @param serviceToken the service token the starter added to this request, or null
+	 */
+	Key keyFor(ServiceGuard guard, URI uri, HttpHeaders wireHeaders, @Nullable String serviceToken) {
+		String authorization = wireHeaders.getFirst(HttpHeaders.AUTHORIZATION);
+		String cookie = wireHeaders.getFirst(HttpHeaders.COOKIE);
+		String credentials = (serviceToken != null && cookie == null && ("Bearer " + serviceToken).equals(authorization))
+				? SERVICE_ACCOUNT : digest(authorization, cookie);
+		return new Key(guard.name(), uri, credentials, guard.policy().staleIfError(), wireHeaders);
+	}
+
+	/**
+	 * Says once per service, at WARN, that a client's responses are not kept: its request factory is
+	 * not the starter's, so the credentials its requests carry on the wire cannot be seen.
+	 */
+	void cannotSeeTheWire(String service) {
+		if (this.servicesReportedBlind.add(service)) {
+			logger.warn("tis-resilience event=stale_if_error_off service=" + service + " reason=\"a client calling "
+					+ service + " uses a request factory the starter does not wrap, so the credentials its requests "
+					+ "carry cannot be seen; its responses are not kept\"");
 		}
-		HttpHeaders headers = request.getHeaders();
-		String credentials = digest(headers.getFirst(HttpHeaders.AUTHORIZATION), headers.getFirst(HttpHeaders.COOKIE));
-		return new Key(guard.name(), request.getURI(), credentials, guard.policy().staleIfError(), headers);
 	}
 
 	/**
@@ -152,6 +183,8 @@ final class StaleResponseCache {
 	}
 
 	private static final String ANONYMOUS = "anonymous";
+
+	private static final String SERVICE_ACCOUNT = "service-account";
 
 	private static String digest(@Nullable String authorization, @Nullable String cookie) {
 		if (authorization == null && cookie == null) {
