@@ -17,6 +17,14 @@ public class ServiceUnavailableException extends RuntimeException {
 
 	private static final long serialVersionUID = 1L;
 
+	/**
+	 * Response header naming the service of a protected call's failure response (5xx, 408, 429), set
+	 * by the starter on the response the client reads, so that the client's own exception for it
+	 * ({@code HttpServerErrorException}, ...) says which service failed. Never sent on the wire.
+	 * @since 0.2.0
+	 */
+	public static final String SERVICE_HEADER = "Tis-Resilience-Service";
+
 	private final String service;
 
 	private final Reason reason;

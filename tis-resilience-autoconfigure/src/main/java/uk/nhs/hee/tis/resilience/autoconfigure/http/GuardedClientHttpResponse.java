@@ -19,7 +19,9 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
  * A response whose call is finished (bulkhead released, outcome recorded) when its body has been
  * read to the end, has failed, or is closed. A read that fails once the deadline has passed is
  * reported as {@link Reason#TIMEOUT}: the request factory closes the body at the deadline, and a
- * body cut short must never pass for a complete one.
+ * body cut short must never pass for a complete one. A response that stands for a failure (5xx, 408,
+ * 429) also carries {@value ServiceUnavailableException#SERVICE_HEADER}, the name of its service, so that
+ * the client's exception made from it says which service failed (see decision record 0014).
  */
 final class GuardedClientHttpResponse implements ClientHttpResponse {
 
@@ -34,6 +36,8 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 	private final long deadlineNanos;
 
 	private @Nullable InputStream body;
+
+	private @Nullable HttpHeaders failureHeaders;
 
 	GuardedClientHttpResponse(String service, ClientHttpResponse delegate, @Nullable Failure failure,
 			CallCompletion completion, long deadlineNanos) {
@@ -61,7 +65,16 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 
 	@Override
 	public HttpHeaders getHeaders() {
-		return this.delegate.getHeaders();
+		if (this.failure == null) {
+			return this.delegate.getHeaders();
+		}
+		if (this.failureHeaders == null) {
+			HttpHeaders headers = new HttpHeaders();
+			headers.putAll(this.delegate.getHeaders());
+			headers.set(ServiceUnavailableException.SERVICE_HEADER, this.service);
+			this.failureHeaders = HttpHeaders.readOnlyHttpHeaders(headers);
+		}
+		return this.failureHeaders;
 	}
 
 	@Override

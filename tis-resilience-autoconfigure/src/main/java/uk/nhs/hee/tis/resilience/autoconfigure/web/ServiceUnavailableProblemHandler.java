@@ -1,6 +1,9 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.web;
 
+import java.time.Clock;
 import java.time.Duration;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
@@ -11,32 +14,58 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.client.RestClientResponseException;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 
 /**
- * Turns a {@link ServiceUnavailableException} that reached a controller unhandled into
- * {@code application/problem+json}: 503, or 504 when the deadline passed, with {@code Retry-After}
- * when the wait is known and the unavailable service's name. Nothing of the downstream's response
- * and no stack trace is included. Ordered last, so that any handler of the application wins.
+ * Turns an availability failure of a protected downstream service that reached a controller
+ * unhandled into {@code application/problem+json}: 503, or 504 when the deadline passed, with
+ * {@code Retry-After} when the wait is known and the unavailable service's name. Two shapes reach
+ * it: a {@link ServiceUnavailableException} (anywhere in the cause chain), and the client's own
+ * exception for a 5xx, 408 or 429 answer of a protected call (which carries
+ * {@value ServiceUnavailableException#SERVICE_HEADER}). Nothing of the downstream's response and no
+ * stack trace is included. Any other exception is left to the application and Boot. Ordered last,
+ * so that any handler of the application wins.
  */
 @RestControllerAdvice
 @Order(Ordered.LOWEST_PRECEDENCE)
 final class ServiceUnavailableProblemHandler {
 
+	private final Clock clock = Clock.systemUTC();
+
 	@ExceptionHandler(ServiceUnavailableException.class)
 	ResponseEntity<ProblemDetail> serviceUnavailable(ServiceUnavailableException ex) {
-		HttpStatus status = (ex.reason() == Reason.TIMEOUT) ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.SERVICE_UNAVAILABLE;
+		return problem(ex.service(), ex.reason(), ex.retryAfter().orElse(null));
+	}
+
+	@ExceptionHandler(RestClientResponseException.class)
+	ResponseEntity<ProblemDetail> downstreamAnswer(RestClientResponseException ex) throws RestClientResponseException {
+		HttpHeaders headers = ex.getResponseHeaders();
+		String service = (headers != null) ? headers.getFirst(ServiceUnavailableException.SERVICE_HEADER) : null;
+		Reason reason = HttpFailureClassifier.reasonForStatus(ex.getStatusCode().value());
+		if (service == null || reason == null) {
+			// Not an availability failure of a protected call: what the application and Boot do with it stands.
+			throw ex;
+		}
+		return problem(service, reason,
+				HttpFailureClassifier.parseRetryAfter(headers.getFirst(HttpHeaders.RETRY_AFTER), this.clock));
+	}
+
+	private static ResponseEntity<ProblemDetail> problem(String service, Reason reason, @Nullable Duration retryAfter) {
+		HttpStatus status = (reason == Reason.TIMEOUT) ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.SERVICE_UNAVAILABLE;
 		ProblemDetail problem = ProblemDetail.forStatusAndDetail(status,
-				"The " + ex.service() + " service is unavailable (" + describe(ex.reason()) + "). Try again later.");
+				"The " + service + " service is unavailable (" + describe(reason) + "). Try again later.");
 		problem.setTitle(status.getReasonPhrase());
-		problem.setProperty("service", ex.service());
-		problem.setProperty("reason", ex.reason().name());
+		problem.setProperty("service", service);
+		problem.setProperty("reason", reason.name());
 		ResponseEntity.BodyBuilder response = ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON);
-		Duration retryAfter = ex.retryAfter().orElse((ex.reason() == Reason.BULKHEAD_FULL) ? Duration.ofSeconds(1) : null);
-		if (retryAfter != null) {
-			response.header(HttpHeaders.RETRY_AFTER, Long.toString(ceilSeconds(retryAfter)));
+		Duration wait = (retryAfter != null) ? retryAfter
+				: (reason == Reason.BULKHEAD_FULL) ? Duration.ofSeconds(1) : null;
+		if (wait != null) {
+			response.header(HttpHeaders.RETRY_AFTER, Long.toString(ceilSeconds(wait)));
 		}
 		return response.body(problem);
 	}
