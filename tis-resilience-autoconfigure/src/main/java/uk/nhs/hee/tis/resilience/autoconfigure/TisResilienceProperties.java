@@ -361,7 +361,8 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * background (over 0, under 1).
 	 * @param minBackoff First wait before fetching again after the token endpoint failed.
 	 * @param maxBackoff Longest wait between fetches while the token endpoint fails.
-	 * @param fetchTimeout Longest an outbound call waits for a token when it has no valid one.
+	 * @param fetchTimeout Total deadline of one token fetch, body included, and the longest startup waits for
+	 * the first token; outbound calls never wait for a fetch.
 	 * @since 0.1.0
 	 */
 	public record ServiceTokensProperties(@DefaultValue("0.75") double refreshAt, @DefaultValue("1s") Duration minBackoff,
