@@ -54,6 +54,13 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private final ObjectProvider<ObservationRegistry> observations;
 
+	/**
+	 * Whether this client's request factory records the headers as sent (the starter's does): null
+	 * until an attempt tells. A probe runs only once it is known to, since a probe through any other
+	 * factory would really send the request.
+	 */
+	private volatile @Nullable Boolean factoryRecords;
+
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
 			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
 			ObjectProvider<ObservationRegistry> observations) {
@@ -63,6 +70,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		this.serviceTokens = serviceTokens;
 		this.observations = observations;
 		this.clock = Clock.systemUTC();
+	}
+
+	/** An interceptor for one more client: same guards and cache, its own knowledge of its factory. */
+	ResilientClientHttpRequestInterceptor forClient() {
+		return new ResilientClientHttpRequestInterceptor(this.registry, this.resolver, this.staleResponses,
+				this.serviceTokens, this.observations);
 	}
 
 	@Override
@@ -119,6 +132,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
+			// A response came back, so the request reached a request factory: was it the starter's?
+			this.factoryRecords = wire.headers() != null;
 			if (exchange.failureOf(response) != null) {
 				ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 				if (stale != null) {
@@ -136,6 +151,9 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 					response);
 		}
 		catch (ServiceUnavailableException | IOException ex) {
+			if (wire.headers() != null) {
+				this.factoryRecords = true;
+			}
 			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
 			ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 			if (stale != null) {
@@ -152,7 +170,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	 */
 	private @Nullable ClientHttpResponse staleResponse(ServiceGuard guard, HttpRequest request, byte[] body,
 			ClientHttpRequestExecution execution, WireRequest wire, @Nullable String serviceToken, long start) {
-		if (wire.headers() == null) {
+		if (wire.headers() == null && Boolean.TRUE.equals(this.factoryRecords)) {
 			wire.startProbe();
 			try (ClientHttpResponse unexpected = execution.execute(request, body)) {
 				// A later interceptor answered without reaching the request factory: nothing was learnt.

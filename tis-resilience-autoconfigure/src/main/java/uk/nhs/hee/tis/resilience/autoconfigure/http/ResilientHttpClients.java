@@ -48,10 +48,11 @@ final class ResilientHttpClients {
 	}
 
 	private boolean addFirst(List<ClientHttpRequestInterceptor> interceptors) {
-		if (interceptors.contains(this.interceptor)) {
+		if (interceptors.stream().anyMatch(ResilientClientHttpRequestInterceptor.class::isInstance)) {
 			return false;
 		}
-		interceptors.add(0, this.interceptor);
+		// One per client: each learns whether its own request factory is the starter's.
+		interceptors.add(0, this.interceptor.forClient());
 		return true;
 	}
 

@@ -197,6 +197,12 @@ class StaleIfErrorCredentialsTests {
 			server.stubFor(get(USERINFO).willReturn(serviceUnavailable()));
 			this.signedIn.set("bob");
 			assertThatExceptionOfType(HttpServerErrorException.class).isThrownBy(() -> userinfo(client));
+			context.getBean(ServiceGuardRegistry.class).guard("plain").circuitBreaker().transitionToForcedOpenState();
+			server.resetRequests();
+			this.signedIn.set("alice");
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> userinfo(client));
+			// No probe through a factory that would really send the request.
+			server.verify(0, getRequestedFor(urlEqualTo(USERINFO)));
 		});
 	}
 
