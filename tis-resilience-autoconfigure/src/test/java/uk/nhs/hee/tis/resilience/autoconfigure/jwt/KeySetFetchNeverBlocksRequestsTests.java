@@ -167,14 +167,33 @@ class KeySetFetchNeverBlocksRequestsTests {
 	void answersEveryUnknownKeyIdAt401AtOnceAndKeepsOpenEndpointsFastWhileTheKeySetEndpointIsSlow(String fault)
 			throws Exception {
 		keycloak.stubFor(get(CERTS).willReturn(keys()));
-		ConfigurableApplicationContext app = start();
+		ConfigurableApplicationContext app = start("--tis.resilience.jwt.unknown-kid-cooldown=500ms");
 		ResilientJwkSetSource source = app.getBean(ResilientJwkSetSource.class);
 		String valid = token(KEY, "k1");
-		// Warm the server up (threads, classes) with tokens it knows and the open endpoint.
+		// Warm the server up (threads, classes) with tokens it knows and the open endpoint, then with a
+		// burst as wide as the measured one, half of it with unknown key ids (answered while the endpoint is
+		// still healthy), so that Tomcat's 20 threads, the connections and the 401 path are warm.
 		for (int i = 0; i < 20; i++) {
 			assertThat(call(app, "/api/me", valid)[0]).isEqualTo(200);
 			assertThat(call(app, "/api/status", null)[0]).isEqualTo(200);
 		}
+		CountDownLatch warm = new CountDownLatch(1);
+		List<Future<long[]>> warmUp = new ArrayList<>();
+		for (int i = 0; i < BURST; i++) {
+			String token = (i % 2 == 0) ? valid : token(STRANGER, UUID.randomUUID().toString());
+			warmUp.add(this.clients.submit(() -> {
+				warm.await();
+				return call(app, "/api/me", token);
+			}));
+		}
+		warm.countDown();
+		for (Future<long[]> answer : warmUp) {
+			assertThat(answer.get(10, TimeUnit.SECONDS)[0]).isIn(200L, 401L);
+		}
+		// The measured burst must be free to ask for a fetch: let the unknown-kid cooldown pass.
+		long warmedUp = System.nanoTime();
+		await().atMost(Duration.ofSeconds(5))
+			.until(() -> source.refreshNow() && System.nanoTime() - warmedUp > Duration.ofMillis(600).toNanos());
 		int before = fetchesOnTheWire();
 		keycloak.stubFor(get(CERTS).willReturn(switch (fault) {
 			// Holds the request far beyond the fetch's 2 s deadline.

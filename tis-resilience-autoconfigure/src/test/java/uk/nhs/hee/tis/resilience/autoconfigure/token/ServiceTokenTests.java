@@ -4,12 +4,15 @@ import java.time.Duration;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.security.oauth2.client.autoconfigure.OAuth2ClientAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.web.client.RestClient;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
@@ -24,6 +27,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /** Client-credentials tokens from a stand-in Keycloak token endpoint, sent to a downstream on loopback. */
@@ -102,6 +106,28 @@ class ServiceTokenTests {
 			// Refreshed in the background at 30% of the first token's 8 s life, long before it expires.
 			await().atMost(Duration.ofSeconds(6)).until(() -> callReference(client).equals("fresh"));
 			assertThat(server.findAll(postRequestedFor(urlPathEqualTo(TOKEN_PATH)))).hasSize(2);
+		});
+	}
+
+	@ParameterizedTest(name = "token endpoint {0}")
+	@ValueSource(strings = { "hanging", "dribbling" })
+	void neverHoldsACallerAndEndsEachTokenFetchAtItsDeadlineWhenTheTokenEndpointIsSlow(String fault) {
+		String body = "{\"access_token\":\"token-1\",\"token_type\":\"Bearer\",\"expires_in\":300}";
+		server.stubFor(post(TOKEN_PATH).willReturn(switch (fault) {
+			case "hanging" -> okJson(body).withFixedDelay(20_000);
+			// A chunk every 400 ms for 20 s: no single read waits long.
+			default -> okJson(body).withChunkedDribbleDelay(50, 20_000);
+		}));
+		server.stubFor(get("/reference/api/bulk").withHeader("Authorization", equalTo("Bearer token-1")).willReturn(ok("bulk")));
+		this.runner.withPropertyValues("tis.resilience.service-tokens.fetch-timeout=1s").run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			long started = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> callReference(client));
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(500));
+			// Were a fetch held by the endpoint for its 20 s, no new one could start before then.
+			tokenEndpointIssues("token-1", 300);
+			await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).untilAsserted(
+					() -> assertThat(callReference(client)).isEqualTo("bulk"));
 		});
 	}
 
