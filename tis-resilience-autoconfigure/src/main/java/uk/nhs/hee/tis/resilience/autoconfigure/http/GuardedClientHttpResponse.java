@@ -12,6 +12,7 @@ import org.springframework.http.client.ClientHttpResponse;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
 
@@ -19,7 +20,8 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
  * A response whose call is finished (bulkhead released, outcome recorded) when its body has been
  * read to the end, has failed, or is closed. A read that fails once the deadline has passed is
  * reported as {@link Reason#TIMEOUT}: the request factory closes the body at the deadline, and a
- * body cut short must never pass for a complete one. A response that stands for a failure (5xx, 408,
+ * body cut short must never pass for a complete one. A read that fails before it (the service reset
+ * the connection mid-body) is reported as {@link Reason#SERVER_ERROR}. A response that stands for a failure (5xx, 408,
  * 429) also carries {@value ServiceUnavailableException#SERVICE_HEADER}, the name of its service, so that
  * the client's exception made from it says which service failed (see decision record 0014).
  */
@@ -107,12 +109,15 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 	}
 
 	private IOException failed(IOException ex) {
-		if (pastDeadline()) {
-			this.completion.finish(new Failure(Reason.TIMEOUT, null));
-			throw new ServiceUnavailableException(this.service, Reason.TIMEOUT, null, ex);
+		Reason reason = pastDeadline() ? Reason.TIMEOUT : HttpFailureClassifier.reasonForException(ex);
+		if (reason == null) {
+			this.completion.finish(ex);
+			return ex;
 		}
-		this.completion.finish(ex);
-		return ex;
+		// A body broken off is the service failing, like a refused connection: the caller gets the same
+		// exception (and so the same fallback or problem answer), never the client's bare I/O error.
+		this.completion.finish(new Failure(reason, null));
+		throw new ServiceUnavailableException(this.service, reason, null, ex);
 	}
 
 	private final class GuardedBody extends FilterInputStream {

@@ -3,6 +3,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.web;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -88,6 +89,15 @@ class DownstreamFailureProblemTests {
 		ResponseEntity<String> response = call(start(true, "http://127.0.0.1:1/profile"), "/api/me");
 		assertThat(response.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
 		assertThat(response.getBody()).contains("\"service\":\"profile\"").contains("\"reason\":\"CONNECT_FAILURE\"");
+	}
+
+	@Test
+	void answersABodyBrokenOffMidwayAsA503ProblemNotTheClientsIoError() {
+		profile.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withFault(Fault.MALFORMED_RESPONSE_CHUNK)));
+		assertThat(call(start(false), "/api/me").getStatusCode()).isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR);
+		ResponseEntity<String> response = call(start(true), "/api/me");
+		assertThat(response.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
+		assertThat(response.getBody()).contains("\"service\":\"profile\"").contains("\"reason\":\"SERVER_ERROR\"");
 	}
 
 	@Test
