@@ -72,7 +72,10 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 						percent(kept) + " kept"));
 				long p99Before = percentile(select(mode, "/api/status", "before"), 0.99);
 				long p99During = percentile(select(mode, "/api/status", "during"), 0.99);
-				goals.add(new Goal("/api/status p99 within 1.2x healthy", p99During <= 1.2 * p99Before,
+				// The p99 of a short phase is its second-worst sample or so: on two shared cores it moves by
+				// tens of ms between two healthy phases. A pile-up of threads costs seconds, not that.
+				goals.add(new Goal("/api/status p99 within 1.2x healthy (or 25 ms over it)",
+						p99During <= Math.max(1.2 * p99Before, p99Before + 25_000),
 						millis(p99During) + " vs " + millis(p99Before) + " ms"));
 				long slowest = percentile(select(mode, "/api/trainees", "during"), 1.0);
 				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s)",
