@@ -39,7 +39,7 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
  * @param serviceTokens When service-to-service (client-credentials) tokens are refreshed.
  * @since 0.1.0
  */
-@ConfigurationProperties("tis.resilience")
+@ConfigurationProperties(prefix = "tis.resilience", ignoreUnknownFields = false)
 public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @DefaultValue ServiceProperties defaults,
 		Map<String, ServiceProperties> services, @DefaultValue("100") int maxUnconfiguredServices,
 		@DefaultValue StaleCacheProperties staleCache, @DefaultValue ProblemDetailsProperties problemDetails,
@@ -160,7 +160,8 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 			url = URI.create(value.trim());
 		}
 		catch (IllegalArgumentException ex) {
-			throw new IllegalArgumentException(key + " is not a valid URL: " + value, ex);
+			// Not chained: Boot's report shows the innermost message, which must name the key.
+			throw new IllegalArgumentException(key + " is not a valid URL: '" + value + "' (" + ex.getMessage() + ")");
 		}
 		String scheme = (url.getScheme() != null) ? url.getScheme().toLowerCase(Locale.ROOT) : "";
 		if (!scheme.equals("http") && !scheme.equals("https") || url.getHost() == null) {
@@ -343,6 +344,32 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 			if (this.maxStale.compareTo(this.refreshInterval) < 0) {
 				throw new IllegalArgumentException(prefix + ".max-stale (" + this.maxStale + ") must not be shorter than "
 						+ prefix + ".refresh-interval (" + this.refreshInterval + ")");
+			}
+			if (this.cacheFile != null) {
+				checkWritable(prefix + ".cache-file", this.cacheFile);
+			}
+		}
+
+		// Checked now, not at the first key fetch: a cache file that cannot be written is a restart that
+		// validates nothing during the next outage.
+		private static void checkWritable(String key, Path file) {
+			Path absolute = file.toAbsolutePath();
+			if (java.nio.file.Files.isDirectory(absolute)) {
+				throw new IllegalArgumentException(key + " must name a file but " + absolute + " is a directory");
+			}
+			if (java.nio.file.Files.exists(absolute)) {
+				if (!java.nio.file.Files.isWritable(absolute)) {
+					throw new IllegalArgumentException(key + " cannot be written: " + absolute);
+				}
+				return;
+			}
+			Path existing = absolute.getParent();
+			while (existing != null && !java.nio.file.Files.exists(existing)) {
+				existing = existing.getParent();
+			}
+			if (existing == null || !java.nio.file.Files.isDirectory(existing) || !java.nio.file.Files.isWritable(existing)) {
+				throw new IllegalArgumentException(key + " cannot be written: " + absolute + " ("
+						+ ((existing == null) ? "no existing parent" : existing + " is not a writable directory") + ")");
 			}
 		}
 

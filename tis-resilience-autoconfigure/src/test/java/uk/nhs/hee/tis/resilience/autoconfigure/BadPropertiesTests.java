@@ -1,0 +1,86 @@
+package uk.nhs.hee.tis.resilience.autoconfigure;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+
+/**
+ * A misspelt or malformed {@code tis.resilience} setting stops a real application's startup, and the
+ * report Boot prints names the key (and, for a typo, the closest valid one) — never a default kept
+ * silently, never a message without its key.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class BadPropertiesTests {
+
+	private static void start(String... properties) {
+		String[] args = new String[properties.length];
+		for (int i = 0; i < properties.length; i++) {
+			args[i] = "--" + properties[i];
+		}
+		new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE).run(args).close();
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource({ "tis.resilience.services.x.respnse-timeout=2s, tis.resilience.services.x.response-timeout",
+			"tis.resilience.defaults.respnse-timeout=2s, tis.resilience.defaults.response-timeout",
+			"tis.resilience.defaults.circuit-breaker.failure-rate-treshold=20, tis.resilience.defaults.circuit-breaker.failure-rate-threshold",
+			"tis.resilience.services.profile.retry.max-attemps=3, tis.resilience.services.profile.retry.max-attempts",
+			"tis.resilience.jwt.max-stail=1h, tis.resilience.jwt.max-stale" })
+	void stopsStartupOnAMisspeltKeyNamingItAndTheClosestValidOne(String property, String closest, CapturedOutput output) {
+		String key = property.substring(0, property.indexOf('='));
+		assertThatException().isThrownBy(() -> start("tis.resilience.services.x.url=http://x",
+				"tis.resilience.services.profile.url=http://profile", property));
+		assertThat(output).contains(key + " is not a tis-resilience property").contains("did you mean " + closest + "?");
+	}
+
+	@Test
+	void namesTheKeyOfAUrlThatIsNotOne(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> start("tis.resilience.services.x.url=not a url"));
+		assertThat(output).contains("tis.resilience.services.x.url");
+	}
+
+	@Test
+	void namesAServiceSettingWrittenWithoutTheServiceName(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> start("tis.resilience.services.url=http://profile"));
+		assertThat(output).contains("tis.resilience.services.url has no service name")
+			.contains("tis.resilience.services.profile.url");
+	}
+
+	@Test
+	void stopsStartupWhenTheJwtCacheFileCannotBeWritten(@TempDir Path directory, CapturedOutput output) throws Exception {
+		Path notADirectory = Files.writeString(directory.resolve("plain-file"), "x");
+		assertThatException().isThrownBy(() -> start("tis.resilience.jwt.cache-file=" + notADirectory.resolve("jwks.json")));
+		assertThat(output).contains("tis.resilience.jwt.cache-file cannot be written");
+		start("tis.resilience.jwt.cache-file=" + directory.resolve("not-yet/there/jwks.json"));
+	}
+
+	@Test
+	void startsWithEveryKeyOfTheConfigurationReferenceSpeltRight() {
+		start("tis.resilience.services.profile.url=http://profile", "tis.resilience.services.profile.response-timeout=2s",
+				"tis.resilience.services.profile.stale-if-error=5m",
+				"tis.resilience.services.profile.circuit-breaker.failure-rate-threshold=40",
+				"tis.resilience.defaults.retry.max-attempts=3", "tis.resilience.jwt.max-stale=12h");
+	}
+
+	@SpringBootConfiguration
+	@ImportAutoConfiguration(TisResilienceAutoConfiguration.class)
+	static class App {
+
+	}
+
+}
