@@ -20,7 +20,9 @@ public class ServiceUnavailableException extends RuntimeException {
 	/**
 	 * Response header naming the service of a protected call's failure response (5xx, 408, 429), set
 	 * by the starter on the response the client reads, so that the client's own exception for it
-	 * ({@code HttpServerErrorException}, ...) says which service failed. Never sent on the wire.
+	 * ({@code HttpServerErrorException}, ...) says which service failed. Its value is the service's name
+	 * followed by a mark only the running application knows, so a downstream cannot forge it. Never sent
+	 * on the wire.
 	 * @since 0.2.0
 	 */
 	public static final String SERVICE_HEADER = "Tis-Resilience-Service";

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -287,10 +288,22 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 *
 	 * @param maxSize Total size of the response bodies kept for stale-if-error, across all services.
 	 * @param maxBodySize Largest response body kept; a larger response is passed on and not kept.
+	 * @param headersNotInKey Request headers that never tell callers apart (tracing and correlation
+	 * ids, which differ on every request), left out of a kept response's key; every other header, as
+	 * sent, is part of it. Added to the built-in list (traceparent, tracestate, baggage, b3, the
+	 * X-B3-* headers, X-Request-Id, X-Correlation-Id, X-Amzn-Trace-Id, User-Agent, Accept-Encoding,
+	 * Idempotency-Key). Since 0.2.0.
 	 * @since 0.1.0
 	 */
 	public record StaleCacheProperties(@DefaultValue("16MB") DataSize maxSize,
-			@DefaultValue("256KB") DataSize maxBodySize) {
+			@DefaultValue("256KB") DataSize maxBodySize, @Nullable List<String> headersNotInKey) {
+
+		/**
+		 * Normalizes the header names.
+		 */
+		public StaleCacheProperties {
+			headersNotInKey = (headersNotInKey != null) ? List.copyOf(headersNotInKey) : List.of();
+		}
 
 	}
 

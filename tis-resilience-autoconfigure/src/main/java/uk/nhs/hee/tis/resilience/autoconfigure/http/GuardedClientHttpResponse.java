@@ -13,6 +13,7 @@ import org.springframework.http.client.ClientHttpResponse;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
 
@@ -73,7 +74,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		if (this.failureHeaders == null) {
 			HttpHeaders headers = new HttpHeaders();
 			headers.putAll(this.delegate.getHeaders());
-			headers.set(ServiceUnavailableException.SERVICE_HEADER, this.service);
+			headers.set(ServiceUnavailableException.SERVICE_HEADER, FailureResponseMark.of(this.service));
 			this.failureHeaders = HttpHeaders.readOnlyHttpHeaders(headers);
 		}
 		return this.failureHeaders;

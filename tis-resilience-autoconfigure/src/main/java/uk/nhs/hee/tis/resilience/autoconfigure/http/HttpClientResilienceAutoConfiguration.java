@@ -73,7 +73,8 @@ public final class HttpClientResilienceAutoConfiguration {
 			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory,
 			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<ObservationRegistry> observations) {
 		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
-				properties.staleCache().maxBodySize().toBytes(), properties.servicesIgnoringNoStore());
+				properties.staleCache().maxBodySize().toBytes(), properties.servicesIgnoringNoStore(),
+				properties.staleCache().headersNotInKey());
 		return new ResilientHttpClients(
 				new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses, serviceTokens,
 						observations),

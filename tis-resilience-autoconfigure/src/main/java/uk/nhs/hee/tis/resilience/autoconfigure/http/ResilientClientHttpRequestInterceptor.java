@@ -1,6 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.io.IOException;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -132,8 +133,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
-			// A response came back, so the request reached a request factory: was it the starter's?
-			this.factoryRecords = wire.headers() != null;
+			learnWhetherTheFactoryRecords(wire.headers() != null);
 			if (exchange.failureOf(response) != null) {
 				ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 				if (stale != null) {
@@ -147,12 +147,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				this.staleResponses.cannotSeeTheWire(guard.name());
 				return response;
 			}
-			return this.staleResponses.store(this.staleResponses.keyFor(guard, request.getURI(), sent, serviceToken),
+			return this.staleResponses.store(this.staleResponses.keyFor(guard, wire.uri(), sent, serviceToken),
 					response);
 		}
 		catch (ServiceUnavailableException | IOException ex) {
 			if (wire.headers() != null) {
-				this.factoryRecords = true;
+				learnWhetherTheFactoryRecords(true);
 			}
 			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
 			ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
@@ -160,6 +160,16 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				return stale;
 			}
 			throw ex;
+		}
+	}
+
+	// A response came back, so the request reached a request factory: was it the starter's? Once one did
+	// not record, the answer stays no: this interceptor may be shared by clients with other factories
+	// (RestClient.mutate(), two clients from one builder).
+	private void learnWhetherTheFactoryRecords(boolean recorded) {
+		Boolean known = this.factoryRecords;
+		if (!Boolean.FALSE.equals(known)) {
+			this.factoryRecords = recorded;
 		}
 	}
 
@@ -172,7 +182,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			ClientHttpRequestExecution execution, WireRequest wire, @Nullable String serviceToken, long start) {
 		if (wire.headers() == null && Boolean.TRUE.equals(this.factoryRecords)) {
 			wire.startProbe();
-			try (ClientHttpResponse unexpected = execution.execute(request, body)) {
+			try (ClientHttpResponse unexpected = execution.execute(probe(request), body)) {
 				// A later interceptor answered without reaching the request factory: nothing was learnt.
 			}
 			catch (IOException | RuntimeException ex) {
@@ -180,15 +190,31 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			}
 		}
 		HttpHeaders sent = wire.headers();
-		if (sent == null) {
+		URI sentUri = wire.uri();
+		if (sent == null || sentUri == null) {
 			return null;
 		}
 		ClientHttpResponse stale = this.staleResponses
-			.staleResponse(this.staleResponses.keyFor(guard, request.getURI(), sent, serviceToken));
+			.staleResponse(this.staleResponses.keyFor(guard, sentUri, sent, serviceToken));
 		if (stale != null) {
 			guard.listener().onCall(guard.name(), CallOutcome.STALE, System.nanoTime() - start);
 		}
 		return stale;
+	}
+
+	/** The request as a probe: the same, on a URI no request factory but the starter's will take. */
+	private static HttpRequest probe(HttpRequest request) {
+		URI uri = request.getURI();
+		// Only the scheme changes: the path and query stay byte for byte as the client encoded them.
+		URI probeUri = URI.create(WireRequest.PROBE_SCHEME + uri.toString().substring(uri.getScheme().length()));
+		return new org.springframework.http.client.support.HttpRequestWrapper(request) {
+
+			@Override
+			public URI getURI() {
+				return probeUri;
+			}
+
+		};
 	}
 
 	// Outside the guard: a token that cannot be had says nothing about the service called.

@@ -44,6 +44,9 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 
 	@Override
 	public ClientHttpRequest createRequest(URI uri, HttpMethod httpMethod) throws IOException {
+		if (WireRequest.isProbe(uri)) {
+			return WireRequest.probe(uri, httpMethod);
+		}
 		ServicePolicy policy = this.registry.guard(this.resolver.resolve(uri)).policy();
 		Timeouts timeouts = new Timeouts(policy.connectTimeout(), policy.responseTimeout());
 		return WireRequest.recording(

@@ -36,9 +36,10 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 /**
  * Keeps the last good response to each GET of a service whose {@code stale-if-error} is set, and
  * serves it, marked stale, when the service fails within that window. Entries are keyed by the
- * credentials the request carried on the wire, after every interceptor (a SHA-256 of
- * {@code Authorization} and {@code Cookie}, see {@link WireRequest}) and checked against the headers
- * the response named in {@code Vary}, also as sent: one user's userinfo is never another's.
+ * request as it went on the wire, after every interceptor (see {@link WireRequest}): its path and
+ * query and every header but tracing and correlation ids, so credentials are in the key wherever a
+ * client puts them; they are also checked against the headers the response named in {@code Vary}:
+ * one user's userinfo is never another's.
  * Responses marked {@code no-store} (unless the service is configured to ignore it),
  * {@code private} ones without credentials, anything but a 200,
  * and bodies over the size limit are not kept. Memory is bounded by the total size of the bodies
@@ -58,9 +59,21 @@ final class StaleResponseCache {
 
 	private final Set<String> servicesReportedBlind = ConcurrentHashMap.newKeySet();
 
-	StaleResponseCache(long maxTotalSize, long maxBodySize, Set<String> servicesIgnoringNoStore) {
+	/** Request headers that differ on every request and say nothing of who is calling. */
+	static final Set<String> HEADERS_NOT_IN_KEY = Set.of("traceparent", "tracestate", "baggage", "b3", "x-b3-traceid",
+			"x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "x-request-id", "x-correlation-id",
+			"x-amzn-trace-id", "user-agent", "accept-encoding", "idempotency-key", "content-length", "host",
+			"connection");
+
+	private final Set<String> headersNotInKey;
+
+	StaleResponseCache(long maxTotalSize, long maxBodySize, Set<String> servicesIgnoringNoStore,
+			List<String> moreHeadersNotInKey) {
 		this.maxBodySize = maxBodySize;
 		this.servicesIgnoringNoStore = Set.copyOf(servicesIgnoringNoStore);
+		Set<String> notInKey = new java.util.HashSet<>(HEADERS_NOT_IN_KEY);
+		moreHeadersNotInKey.forEach((name) -> notInKey.add(name.trim().toLowerCase(Locale.ROOT)));
+		this.headersNotInKey = Set.copyOf(notInKey);
 		this.entries = Caffeine.newBuilder()
 			.maximumWeight(maxTotalSize)
 			.weigher((Key key, Entry entry) -> entry.body().length + 512)
@@ -91,19 +104,26 @@ final class StaleResponseCache {
 	}
 
 	/**
-	 * The cache key of a request, from its headers as they went on the wire. The credentials are a
-	 * SHA-256 of {@code Authorization} and {@code Cookie}; a request that carried the service token
-	 * the starter added for this service is keyed by the service account instead of the token, so a
-	 * refreshed token still finds the responses kept under the previous one (same principal).
-	 * @param wireHeaders the request's headers after every interceptor
+	 * The cache key of a request, from the request as it went on the wire: its path and query, and a
+	 * SHA-256 of every header it carried but those that never tell callers apart
+	 * ({@link #HEADERS_NOT_IN_KEY} and {@code stale-cache.headers-not-in-key}). Credentials are in the
+	 * key wherever a client puts them: {@code Authorization}, {@code Cookie}, an API-key header, a token
+	 * in the query. A request that carried the service token the starter added for this service is keyed
+	 * by the service account instead of the token, so a refreshed token still finds the responses kept
+	 * under the previous one (same principal).
+	 * @param sent the request's URI after every interceptor (host and port left out, so that instances
+	 * behind a load balancer share a copy)
+	 * @param sentHeaders the request's headers after every interceptor
 	 * @param serviceToken the service token the starter added to this request, or null
 	 */
-	Key keyFor(ServiceGuard guard, URI uri, HttpHeaders wireHeaders, @Nullable String serviceToken) {
-		String authorization = wireHeaders.getFirst(HttpHeaders.AUTHORIZATION);
-		String cookie = wireHeaders.getFirst(HttpHeaders.COOKIE);
-		String credentials = (serviceToken != null && cookie == null && ("Bearer " + serviceToken).equals(authorization))
-				? SERVICE_ACCOUNT : digest(authorization, cookie);
-		return new Key(guard.name(), uri, credentials, guard.policy().staleIfError(), wireHeaders);
+	Key keyFor(ServiceGuard guard, URI sent, HttpHeaders sentHeaders, @Nullable String serviceToken) {
+		String authorization = sentHeaders.getFirst(HttpHeaders.AUTHORIZATION);
+		boolean asServiceAccount = serviceToken != null && ("Bearer " + serviceToken).equals(authorization);
+		boolean anonymous = authorization == null && sentHeaders.getFirst(HttpHeaders.COOKIE) == null;
+		String pathAndQuery = String.valueOf(sent.getRawPath())
+				+ ((sent.getRawQuery() != null) ? "?" + sent.getRawQuery() : "");
+		return new Key(guard.name(), pathAndQuery, digest(sentHeaders, asServiceAccount), anonymous,
+				guard.policy().staleIfError(), sentHeaders);
 	}
 
 	/**
@@ -163,7 +183,7 @@ final class StaleResponseCache {
 		if (cacheControl.contains("no-store") && !this.servicesIgnoringNoStore.contains(key.service())) {
 			return false;
 		}
-		if (cacheControl.contains("private") && key.credentials().equals(ANONYMOUS)) {
+		if (cacheControl.contains("private") && key.anonymous()) {
 			return false;
 		}
 		return !headers.getOrEmpty(HttpHeaders.VARY).contains("*");
@@ -182,19 +202,31 @@ final class StaleResponseCache {
 		return values;
 	}
 
-	private static final String ANONYMOUS = "anonymous";
-
 	private static final String SERVICE_ACCOUNT = "service-account";
 
-	private static String digest(@Nullable String authorization, @Nullable String cookie) {
-		if (authorization == null && cookie == null) {
-			return ANONYMOUS;
+	// Names lower-cased and sorted, values in order: the same request always digests the same.
+	private String digest(HttpHeaders headers, boolean asServiceAccount) {
+		java.util.TreeMap<String, List<String>> inKey = new java.util.TreeMap<>();
+		headers.forEach((name, values) -> {
+			String lower = name.toLowerCase(Locale.ROOT);
+			if (!this.headersNotInKey.contains(lower)) {
+				inKey.computeIfAbsent(lower, (key) -> new java.util.ArrayList<>()).addAll(values);
+			}
+		});
+		if (asServiceAccount) {
+			inKey.put("authorization", List.of(SERVICE_ACCOUNT));
 		}
 		try {
 			MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
-			sha256.update(String.valueOf(authorization).getBytes(StandardCharsets.UTF_8));
-			sha256.update((byte) 0);
-			sha256.update(String.valueOf(cookie).getBytes(StandardCharsets.UTF_8));
+			inKey.forEach((name, values) -> {
+				sha256.update(name.getBytes(StandardCharsets.UTF_8));
+				sha256.update((byte) 0);
+				for (String value : values) {
+					sha256.update(value.getBytes(StandardCharsets.UTF_8));
+					sha256.update((byte) 0);
+				}
+				sha256.update((byte) 1);
+			});
 			return HexFormat.of().formatHex(sha256.digest());
 		}
 		catch (NoSuchAlgorithmException ex) {
@@ -210,18 +242,22 @@ final class StaleResponseCache {
 
 		private final String service;
 
-		private final URI uri;
+		private final String pathAndQuery;
 
 		private final String credentials;
+
+		private final boolean anonymous;
 
 		private final Duration window;
 
 		private final HttpHeaders requestHeaders;
 
-		Key(String service, URI uri, String credentials, Duration window, HttpHeaders requestHeaders) {
+		Key(String service, String pathAndQuery, String credentials, boolean anonymous, Duration window,
+				HttpHeaders requestHeaders) {
 			this.service = service;
-			this.uri = uri;
+			this.pathAndQuery = pathAndQuery;
 			this.credentials = credentials;
+			this.anonymous = anonymous;
 			this.window = window;
 			this.requestHeaders = requestHeaders;
 		}
@@ -230,8 +266,8 @@ final class StaleResponseCache {
 			return this.service;
 		}
 
-		String credentials() {
-			return this.credentials;
+		boolean anonymous() {
+			return this.anonymous;
 		}
 
 		Duration window() {
@@ -244,13 +280,13 @@ final class StaleResponseCache {
 
 		@Override
 		public boolean equals(Object other) {
-			return other instanceof Key key && this.service.equals(key.service) && this.uri.equals(key.uri)
-					&& this.credentials.equals(key.credentials);
+			return other instanceof Key key && this.service.equals(key.service)
+					&& this.pathAndQuery.equals(key.pathAndQuery) && this.credentials.equals(key.credentials);
 		}
 
 		@Override
 		public int hashCode() {
-			return (this.service.hashCode() * 31 + this.uri.hashCode()) * 31 + this.credentials.hashCode();
+			return (this.service.hashCode() * 31 + this.pathAndQuery.hashCode()) * 31 + this.credentials.hashCode();
 		}
 
 	}

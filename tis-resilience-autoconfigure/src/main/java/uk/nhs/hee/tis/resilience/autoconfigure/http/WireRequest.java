@@ -17,15 +17,25 @@ import org.springframework.http.client.ClientHttpResponse;
  * including those that run after the starter's (a token relay that sets {@code Authorization}, a
  * cookie). The guard interceptor puts one in the request's attributes, which Spring copies onto the
  * request the request factory creates; the starter's request factory records the final headers
- * when the request is executed. A probe sends nothing: it only runs the client's interceptors to
- * learn the credentials a request would carry, for a call the guard rejected without I/O.
+ * and URI when the request is executed. A probe sends nothing: it only runs the client's
+ * interceptors to learn what a request would carry, for a call the guard rejected without I/O. Its
+ * URI has the {@value #PROBE_SCHEME} scheme, so that a request factory other than the starter's
+ * fails on it before any I/O instead of sending it.
  */
 final class WireRequest {
 
 	/** The request attribute it travels under. */
 	static final String ATTRIBUTE = WireRequest.class.getName();
 
+	/**
+	 * The scheme of a probe's URI. A probe that reaches a request factory other than the starter's
+	 * (which would really send it) fails there at once on this scheme, before any I/O.
+	 */
+	static final String PROBE_SCHEME = "tis-resilience-probe";
+
 	private @Nullable HttpHeaders headers;
+
+	private @Nullable URI uri;
 
 	private boolean probe;
 
@@ -34,12 +44,34 @@ final class WireRequest {
 		return this.headers;
 	}
 
+	/** The URI of the last attempt as it went on the wire, or null when none was seen. */
+	@Nullable URI uri() {
+		return this.uri;
+	}
+
+	private void record(ClientHttpRequest request) {
+		HttpHeaders sent = new HttpHeaders();
+		sent.putAll(request.getHeaders());
+		this.headers = HttpHeaders.readOnlyHttpHeaders(sent);
+		this.uri = request.getURI();
+	}
+
 	void startProbe() {
 		this.probe = true;
 	}
 
 	static ClientHttpRequest recording(ClientHttpRequest request) {
 		return new RecordingRequest(request);
+	}
+
+	/** Whether a URI is a probe's, which the starter's request factory answers without a client. */
+	static boolean isProbe(URI uri) {
+		return PROBE_SCHEME.equals(uri.getScheme());
+	}
+
+	/** The request a probe ends in at the starter's request factory: it records, and sends nothing. */
+	static ClientHttpRequest probe(URI uri, HttpMethod method) {
+		return new RecordingRequest(new ProbeEnd(uri, method));
 	}
 
 	/** Ends a probe at the request factory: nothing is sent. */
@@ -64,9 +96,7 @@ final class WireRequest {
 		@Override
 		public ClientHttpResponse execute() throws IOException {
 			if (this.delegate.getAttributes().get(ATTRIBUTE) instanceof WireRequest wire) {
-				HttpHeaders sent = new HttpHeaders();
-				sent.putAll(this.delegate.getHeaders());
-				wire.headers = HttpHeaders.readOnlyHttpHeaders(sent);
+				wire.record(this);
 				if (wire.probe) {
 					throw new ProbeComplete();
 				}
@@ -97,6 +127,54 @@ final class WireRequest {
 		@Override
 		public Map<String, Object> getAttributes() {
 			return this.delegate.getAttributes();
+		}
+
+	}
+
+	/** Where a probe ends: headers and attributes to be copied onto, and nothing to send. */
+	private static final class ProbeEnd implements ClientHttpRequest {
+
+		private final URI uri;
+
+		private final HttpMethod method;
+
+		private final HttpHeaders headers = new HttpHeaders();
+
+		private final Map<String, Object> attributes = new java.util.HashMap<>();
+
+		ProbeEnd(URI uri, HttpMethod method) {
+			this.uri = uri;
+			this.method = method;
+		}
+
+		@Override
+		public ClientHttpResponse execute() throws IOException {
+			throw new ProbeComplete();
+		}
+
+		@Override
+		public OutputStream getBody() {
+			return OutputStream.nullOutputStream();
+		}
+
+		@Override
+		public HttpHeaders getHeaders() {
+			return this.headers;
+		}
+
+		@Override
+		public HttpMethod getMethod() {
+			return this.method;
+		}
+
+		@Override
+		public URI getURI() {
+			return this.uri;
+		}
+
+		@Override
+		public Map<String, Object> getAttributes() {
+			return this.attributes;
 		}
 
 	}

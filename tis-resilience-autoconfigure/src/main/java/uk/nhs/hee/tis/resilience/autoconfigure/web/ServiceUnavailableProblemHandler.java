@@ -19,6 +19,7 @@ import org.springframework.web.client.RestClientResponseException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 
 /**
  * Turns an availability failure of a protected downstream service that reached a controller
@@ -26,13 +27,20 @@ import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
  * {@code Retry-After} when the wait is known and the unavailable service's name. Two shapes reach
  * it: a {@link ServiceUnavailableException} (anywhere in the cause chain), and the client's own
  * exception for a 5xx, 408 or 429 answer of a protected call (which carries
- * {@value ServiceUnavailableException#SERVICE_HEADER}). Nothing of the downstream's response and no
+ * {@value ServiceUnavailableException#SERVICE_HEADER} with this JVM's mark; a downstream's
+ * {@code Retry-After} is passed on up to 5 minutes). Nothing of the downstream's response and no
  * stack trace is included. Any other exception is left to the application and Boot. Ordered last,
  * so that any handler of the application wins.
  */
 @RestControllerAdvice
 @Order(Ordered.LOWEST_PRECEDENCE)
 final class ServiceUnavailableProblemHandler {
+
+	/**
+	 * Longest wait passed on from a downstream's {@code Retry-After}: one failing service must not tell
+	 * the application's own clients to stay away for hours.
+	 */
+	static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
 
 	private final Clock clock = Clock.systemUTC();
 
@@ -44,14 +52,17 @@ final class ServiceUnavailableProblemHandler {
 	@ExceptionHandler(RestClientResponseException.class)
 	ResponseEntity<ProblemDetail> downstreamAnswer(RestClientResponseException ex) throws RestClientResponseException {
 		HttpHeaders headers = ex.getResponseHeaders();
-		String service = (headers != null) ? headers.getFirst(ServiceUnavailableException.SERVICE_HEADER) : null;
+		// Only this JVM's mark counts: a downstream sending the header itself is not a protected call.
+		String service = (headers != null)
+				? FailureResponseMark.serviceOf(headers.getFirst(ServiceUnavailableException.SERVICE_HEADER)) : null;
 		Reason reason = HttpFailureClassifier.reasonForStatus(ex.getStatusCode().value());
 		if (service == null || reason == null) {
 			// Not an availability failure of a protected call: what the application and Boot do with it stands.
 			throw ex;
 		}
+		Duration retryAfter = HttpFailureClassifier.parseRetryAfter(headers.getFirst(HttpHeaders.RETRY_AFTER), this.clock);
 		return problem(service, reason,
-				HttpFailureClassifier.parseRetryAfter(headers.getFirst(HttpHeaders.RETRY_AFTER), this.clock));
+				(retryAfter != null && retryAfter.compareTo(MAX_RETRY_AFTER) > 0) ? MAX_RETRY_AFTER : retryAfter);
 	}
 
 	private static ResponseEntity<ProblemDetail> problem(String service, Reason reason, @Nullable Duration retryAfter) {

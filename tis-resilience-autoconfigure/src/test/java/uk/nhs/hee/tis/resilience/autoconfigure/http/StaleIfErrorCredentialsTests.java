@@ -1,5 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.net.URI;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -11,6 +13,7 @@ import org.springframework.context.ApplicationContext;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.http.client.support.HttpRequestWrapper;
 import org.springframework.web.client.HttpServerErrorException;
 import org.springframework.web.client.RestClient;
 
@@ -25,6 +28,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -203,6 +207,92 @@ class StaleIfErrorCredentialsTests {
 			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> userinfo(client));
 			// No probe through a factory that would really send the request.
 			server.verify(0, getRequestedFor(urlEqualTo(USERINFO)));
+		});
+	}
+
+	@Test
+	void keysByATokenALaterInterceptorPutsInTheQueryOfAWrappedRequest() {
+		for (String user : new String[] { "alice", "bob" }) {
+			server.stubFor(get(urlPathEqualTo(USERINFO)).withQueryParam("access_token", equalTo(user))
+				.willReturn(ok("{\"user\":\"" + user + "\"}")));
+		}
+		this.runner.run((context) -> {
+			RestClient client = relayingClient(context, (request, body, execution) -> {
+				URI withToken = URI.create(request.getURI() + "?access_token=" + this.signedIn.get());
+				return execution.execute(new HttpRequestWrapper(request) {
+
+					@Override
+					public URI getURI() {
+						return withToken;
+					}
+
+				}, body);
+			});
+			this.signedIn.set("alice");
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+			server.stubFor(get(urlPathEqualTo(USERINFO)).willReturn(serviceUnavailable()));
+			this.signedIn.set("bob");
+			assertThatExceptionOfType(HttpServerErrorException.class).isThrownBy(() -> userinfo(client));
+			context.getBean(ServiceGuardRegistry.class).guard("plain").circuitBreaker().transitionToForcedOpenState();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> userinfo(client));
+			this.signedIn.set("alice");
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+		});
+	}
+
+	@Test
+	void keysByAnApiKeyHeaderALaterInterceptorAdds() {
+		for (String user : new String[] { "alice", "bob" }) {
+			server.stubFor(get(USERINFO).withHeader("X-Api-Key", equalTo(user)).willReturn(ok("{\"user\":\"" + user + "\"}")));
+		}
+		this.runner.run((context) -> {
+			RestClient client = relayingClient(context, (request, body, execution) -> {
+				request.getHeaders().set("X-Api-Key", this.signedIn.get());
+				return execution.execute(request, body);
+			});
+			this.signedIn.set("alice");
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+			server.stubFor(get(USERINFO).willReturn(serviceUnavailable()));
+			this.signedIn.set("bob");
+			assertThatExceptionOfType(HttpServerErrorException.class).isThrownBy(() -> userinfo(client));
+			this.signedIn.set("alice");
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+		});
+	}
+
+	@Test
+	void leavesTracingAndConfiguredCorrelationHeadersOutOfTheKey() {
+		profileAnswersPerUser();
+		this.runner.withPropertyValues("tis.resilience.stale-cache.headers-not-in-key=X-Tis-Trace").run((context) -> {
+			RestClient client = relayingClient(context, (request, body, execution) -> {
+				request.getHeaders().setBearerAuth(this.signedIn.get());
+				request.getHeaders().set("traceparent", "00-" + UUID.randomUUID().toString().replace("-", "") + "-00f067aa0ba902b7-01");
+				request.getHeaders().set("X-Request-Id", UUID.randomUUID().toString());
+				request.getHeaders().set("X-Tis-Trace", UUID.randomUUID().toString());
+				return execution.execute(request, body);
+			});
+			this.signedIn.set("alice");
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+			server.stubFor(get(USERINFO).willReturn(serviceUnavailable()));
+			assertThat(userinfo(client)).isEqualTo("{\"user\":\"alice\"}");
+		});
+	}
+
+	@Test
+	void neverProbesThroughAMutatedClientsOwnFactoryWhileTheBreakerIsOpen() {
+		profileAnswersPerUser();
+		this.runner.run((context) -> {
+			RestClient starters = relayingClient(context, tokenRelay());
+			RestClient ownFactory = starters.mutate()
+				.requestFactory(new org.springframework.http.client.SimpleClientHttpRequestFactory())
+				.build();
+			this.signedIn.set("alice");
+			assertThat(userinfo(starters)).isEqualTo("{\"user\":\"alice\"}");
+			context.getBean(ServiceGuardRegistry.class).guard("plain").circuitBreaker().transitionToForcedOpenState();
+			server.resetRequests();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> userinfo(ownFactory))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(ServiceUnavailableException.Reason.CIRCUIT_OPEN));
+			server.verify(0, getRequestedFor(urlPathEqualTo(USERINFO)));
 		});
 	}
 

@@ -114,6 +114,21 @@ class DownstreamFailureProblemTests {
 	}
 
 	@Test
+	void neverTrustsTheServiceHeaderWhenADownstreamSendsItItself() {
+		profile.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withStatus(500)
+			.withHeader("Tis-Resilience-Service", "<img src=x onerror=alert(1)> evil")
+			.withHeader("Retry-After", "31536000")));
+		ResponseEntity<String> unprotected = call(start(true), "/api/unprotected");
+		assertThat(unprotected.getStatusCode()).isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR);
+		assertThat(String.valueOf(unprotected.getBody())).doesNotContain("evil");
+		ResponseEntity<String> app = call(start(true), "/api/me");
+		assertThat(app.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
+		assertThat(app.getBody()).contains("\"service\":\"profile\"").doesNotContain("evil");
+		// A downstream's wait is passed on, up to five minutes.
+		assertThat(app.getHeaders().getFirst("Retry-After")).isEqualTo("300");
+	}
+
+	@Test
 	void leavesAnUnprotectedClientsFailureAlone() {
 		profileAnswers(503);
 		assertThat(call(start(true), "/api/unprotected").getStatusCode()).isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR);
