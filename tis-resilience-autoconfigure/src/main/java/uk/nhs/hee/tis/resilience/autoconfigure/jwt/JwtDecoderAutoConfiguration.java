@@ -96,7 +96,8 @@ public final class JwtDecoderAutoConfiguration {
 		String issuer = jwt.getIssuerUri();
 		URI jwkSetUri = (jwt.getJwkSetUri() != null) ? URI.create(jwt.getJwkSetUri())
 				: URI.create(stripTrailingSlash(issuer) + ours.jwkSetPath());
-		Set<String> algorithms = new LinkedHashSet<>(jwt.getJwsAlgorithms());
+		Set<String> algorithms = new LinkedHashSet<>();
+		ResourceServerTokenRules.algorithms(jwt).forEach((algorithm) -> algorithms.add(algorithm.getName()));
 		return new JwkSetSettings(jwkSetUri, issuer, ours.refreshInterval(), ours.maxStale(), ours.unknownKidCooldown(),
 				ours.connectTimeout(), ours.readTimeout(), (int) ours.maxResponseSize().toBytes(), algorithms,
 				ours.cacheFile(),

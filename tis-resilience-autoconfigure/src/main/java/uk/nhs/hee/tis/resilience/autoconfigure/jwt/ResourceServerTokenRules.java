@@ -47,7 +47,17 @@ final class ResourceServerTokenRules {
 		return validators.isEmpty() ? JwtValidators.createDefault() : JwtValidators.createDefaultWithValidators(validators);
 	}
 
+	/**
+	 * The algorithms tokens may be signed with. With {@code jwk-set-uri}, the {@code jws-algorithms}
+	 * property, as Boot applies it. With {@code issuer-uri} alone, Boot ignores {@code jws-algorithms}
+	 * and accepts what the issuer's keys allow (a key's {@code alg}, else its family); the starter
+	 * accepts every asymmetric algorithm and lets the same key matching decide (a key that names its
+	 * {@code alg} verifies only that one), so an ES256 or PS256 realm validates as it does with Boot.
+	 */
 	static Set<SignatureAlgorithm> algorithms(OAuth2ResourceServerProperties.Jwt jwt) {
+		if (jwt.getJwkSetUri() == null) {
+			return new LinkedHashSet<>(List.of(SignatureAlgorithm.values()));
+		}
 		Set<SignatureAlgorithm> algorithms = new LinkedHashSet<>();
 		for (String name : jwt.getJwsAlgorithms()) {
 			SignatureAlgorithm algorithm = SignatureAlgorithm.from(name);

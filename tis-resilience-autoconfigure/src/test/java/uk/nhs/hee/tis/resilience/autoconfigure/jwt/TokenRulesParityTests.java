@@ -13,10 +13,14 @@ import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
@@ -213,6 +217,37 @@ class TokenRulesParityTests {
 	}
 
 	@Test
+	void acceptsWhatTheIssuersKeysAllowWithIssuerUriAloneAsPlainBootDoes() throws Exception {
+		ECKey ecKey = new ECKeyGenerator(Curve.P_256).keyID("e1").generate();
+		ECKey strangerEc = new ECKeyGenerator(Curve.P_256).keyID("e1").generate();
+		keycloak.stubFor(get(CERTS).willReturn(okJson(new JWKSet(List.of(key.toPublicJWK(), ecKey.toPublicJWK())).toString())));
+		keycloak.stubFor(get("/realms/tis/.well-known/openid-configuration").willReturn(okJson("{\"issuer\":\"" + issuer()
+				+ "\",\"jwks_uri\":\"" + keycloak.baseUrl() + CERTS + "\",\"subject_types_supported\":[\"public\"]}")));
+		Function<JWTClaimsSet.Builder, JWTClaimsSet.Builder> good = (claims) -> claims;
+		Map<String, String> tokens = new LinkedHashMap<>();
+		tokens.put("RS256", rs256(good));
+		tokens.put("RS512", signed(new JWSHeader.Builder(JWSAlgorithm.RS512).keyID("k1"), good, key));
+		tokens.put("PS256", signed(new JWSHeader.Builder(JWSAlgorithm.PS256).keyID("k1"), good, key));
+		tokens.put("ES256", ec(ecKey, good));
+		tokens.put("ES256 by another key with the same kid", ec(strangerEc, good));
+		Map<String, Integer> expected = new LinkedHashMap<>(Map.of("RS256", 200, "RS512", 200, "PS256", 200, "ES256", 200,
+				"ES256 by another key with the same kid", 401));
+		String[] issuerOnly = { "--spring.security.oauth2.resourceserver.jwt.issuer-uri=" + issuer() };
+		Map<String, Integer> plainBoot = answers(startServlet(false, issuerOnly), tokens);
+		Map<String, Integer> withStarter = answers(startServlet(true, issuerOnly), tokens);
+		assertThat(plainBoot).containsExactlyInAnyOrderEntriesOf(expected);
+		assertThat(withStarter).isEqualTo(plainBoot);
+	}
+
+	private static String ec(ECKey signingKey, Function<JWTClaimsSet.Builder, JWTClaimsSet.Builder> change)
+			throws Exception {
+		SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(signingKey.getKeyID()).build(),
+				claims(change));
+		jwt.sign(new ECDSASigner(signingKey));
+		return jwt.serialize();
+	}
+
+	@Test
 	void acceptsEveryAlgorithmOfJwsAlgorithmsOnTheReactiveDecoder() throws Exception {
 		keycloakServesKeys();
 		String rs512 = signed(new JWSHeader.Builder(JWSAlgorithm.RS512).keyID("k1"), (claims) -> claims, key);
@@ -261,11 +296,17 @@ class TokenRulesParityTests {
 	}
 
 	private ConfigurableApplicationContext startServlet(boolean starter) {
+		String[] properties = resourceServerProperties();
+		for (int i = 0; i < properties.length; i++) {
+			properties[i] = "--" + properties[i];
+		}
+		return startServlet(starter, properties);
+	}
+
+	private ConfigurableApplicationContext startServlet(boolean starter, String... properties) {
 		List<String> args = new ArrayList<>(List.of("--server.port=0", "--server.address=127.0.0.1",
 				"--tis.resilience.enabled=" + starter));
-		for (String property : resourceServerProperties()) {
-			args.add("--" + property);
-		}
+		args.addAll(List.of(properties));
 		ConfigurableApplicationContext app = new SpringApplicationBuilder(ResourceServer.class, TenantRule.class)
 			.run(args.toArray(String[]::new));
 		this.apps.add(app);
