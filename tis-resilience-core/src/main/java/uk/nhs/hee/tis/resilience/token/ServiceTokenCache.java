@@ -130,6 +130,11 @@ public final class ServiceTokenCache implements AutoCloseable {
 		if (this.refresher.running() != null) {
 			return;
 		}
+		// The fetch that ended between the caller's look and now may have brought a token (it is set
+		// before the fetch counts as ended): look again rather than start a second one.
+		if (valid() != null) {
+			return;
+		}
 		Instant now = this.clock.instant();
 		synchronized (this) {
 			if (now.isBefore(this.lastDemandedFetch.plus(this.settings.minBackoff()))) {
