@@ -85,33 +85,32 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
 		ObservationRegistry observations = this.observations.getIfAvailable(() -> ObservationRegistry.NOOP);
 		if (observations.isNoop()) {
-			return protect(guard, request, body, execution);
+			return protect(guard, request, body, execution, null);
 		}
 		Observation observation = Observation.createNotStarted(OBSERVATION, observations)
 			.contextualName("tis-resilience " + guard.name())
 			.lowCardinalityKeyValue("service", guard.name())
 			.start();
+		ObservedCall observed = new ObservedCall(observation);
 		try (Observation.Scope scope = observation.openScope()) {
-			ClientHttpResponse response = protect(guard, request, body, execution);
-			observation.lowCardinalityKeyValue("outcome", outcomeOf(response).tagValue());
+			ClientHttpResponse response = protect(guard, request, body, execution, observed);
+			if (response instanceof GuardedClientHttpResponse) {
+				observed.handedOver();
+			}
+			else {
+				observed.end(outcomeOf(response), null);
+			}
 			return response;
 		}
 		catch (IOException | RuntimeException ex) {
-			observation.lowCardinalityKeyValue("outcome", outcomeOf(ex).tagValue());
-			observation.error(ex);
+			observed.end(outcomeOf(ex), ex);
 			throw ex;
-		}
-		finally {
-			observation.stop();
 		}
 	}
 
 	private static CallOutcome outcomeOf(ClientHttpResponse response) {
-		if (response instanceof StaleResponseCache.BufferedResponse buffered && buffered.stale()) {
-			return CallOutcome.STALE;
-		}
-		return (response instanceof GuardedClientHttpResponse guarded && guarded.failure() != null)
-				? CallOutcome.of(guarded.failure().reason()) : CallOutcome.SUCCESS;
+		return (response instanceof StaleResponseCache.BufferedResponse buffered && buffered.stale())
+				? CallOutcome.STALE : CallOutcome.SUCCESS;
 	}
 
 	private static CallOutcome outcomeOf(Exception failure) {
@@ -120,11 +119,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	}
 
 	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,
-			ClientHttpRequestExecution execution) throws IOException {
+			ClientHttpRequestExecution execution, @Nullable ObservedCall observed) throws IOException {
 		String serviceToken = addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
-		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent);
+		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent, observed);
 		if (!this.staleResponses.applies(guard, request)) {
 			return execute(guard, exchange);
 		}
@@ -256,8 +255,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private long deadlineNanos;
 
+		private final @Nullable ObservedCall observed;
+
 		Exchange(String service, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
-				boolean idempotent) {
+				boolean idempotent, @Nullable ObservedCall observed) {
+			this.observed = observed;
 			this.service = service;
 			this.request = request;
 			this.body = body;
@@ -308,7 +310,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		@Override
 		public ClientHttpResponse handOver(ClientHttpResponse response, @Nullable Failure failure,
 				CallCompletion completion) {
-			return new GuardedClientHttpResponse(this.service, response, failure, completion, this.deadlineNanos);
+			CallCompletion observedCompletion = (this.observed != null) ? this.observed.observing(completion) : completion;
+			return new GuardedClientHttpResponse(this.service, response, failure, observedCompletion, this.deadlineNanos);
 		}
 
 	}

@@ -108,6 +108,34 @@ class ResilienceObservabilityTests {
 	}
 
 	@Test
+	void endsTheObservationWhenTheBodyEndsSoADribbledBodyIsTracedAsATimeout() {
+		server.stubFor(get("/reference/api/sites").willReturn(ok("x".repeat(200)).withChunkedDribbleDelay(20, 3_000)));
+		TestObservationRegistry observations = TestObservationRegistry.create();
+		this.runner.withPropertyValues("tis.resilience.services.reference.response-timeout=300ms",
+				"tis.resilience.services.reference.retry.max-attempts=1")
+			.withBean(ObservationRegistry.class, () -> observations)
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				assertThatException().isThrownBy(() -> client.get()
+					.uri(server.baseUrl() + "/reference/api/sites")
+					.exchange((request, response) -> {
+						// Headers are in, the body is not: the call has not ended, nor has its trace.
+						TestObservationRegistryAssert.assertThat(observations)
+							.hasObservationWithNameEqualTo("tis.resilience.call")
+							.that()
+							.isNotStopped();
+						return new String(response.getBody().readAllBytes());
+					}));
+				TestObservationRegistryAssert.assertThat(observations)
+					.hasObservationWithNameEqualTo("tis.resilience.call")
+					.that()
+					.hasLowCardinalityKeyValue("outcome", "timeout")
+					.hasBeenStopped();
+				assertThat(calls(context.getBean(MeterRegistry.class), "reference", CallOutcome.TIMEOUT)).isEqualTo(1);
+			});
+	}
+
+	@Test
 	void keepsServiceTagValuesBoundedWhateverTheNumberOfHosts() {
 		this.runner.run((context) -> {
 			MeterRegistry registry = context.getBean(MeterRegistry.class);
