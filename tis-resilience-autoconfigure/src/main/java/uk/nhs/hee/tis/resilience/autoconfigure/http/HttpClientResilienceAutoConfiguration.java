@@ -59,8 +59,9 @@ public final class HttpClientResilienceAutoConfiguration {
 	}
 
 	@Bean
-	UnprotectedEgressReport tisUnprotectedEgressReport(org.springframework.beans.factory.ListableBeanFactory beanFactory) {
-		return new UnprotectedEgressReport(beanFactory);
+	UnprotectedEgressReport tisUnprotectedEgressReport(org.springframework.beans.factory.ListableBeanFactory beanFactory,
+			ResilientHttpClientBeanPostProcessor tisResilientHttpClientBeanPostProcessor) {
+		return new UnprotectedEgressReport(beanFactory, tisResilientHttpClientBeanPostProcessor);
 	}
 
 	@Bean

@@ -8,6 +8,8 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 import io.micrometer.observation.Observation;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import io.micrometer.observation.ObservationRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -37,6 +39,8 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * service fails.
  */
 final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {
+
+	private static final Log logger = LogFactory.getLog(ResilientClientHttpRequestInterceptor.class);
 
 	static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
@@ -124,15 +128,22 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
 		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent, observed);
-		if (!this.staleResponses.applies(guard, request)) {
+		boolean keepsCopies = this.staleResponses.applies(guard, request);
+		if (!keepsCopies && this.factoryRecords != null) {
 			return execute(guard, exchange);
 		}
 		WireRequest wire = new WireRequest();
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
+		if (!keepsCopies) {
+			// This client's first calls: learn whether its request factory is the starter's.
+			ClientHttpResponse response = execute(guard, exchange);
+			learnWhetherTheFactoryRecords(guard.name(), wire.headers() != null);
+			return response;
+		}
 		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
-			learnWhetherTheFactoryRecords(wire.headers() != null);
+			learnWhetherTheFactoryRecords(guard.name(), wire.headers() != null);
 			if (exchange.failureOf(response) != null) {
 				ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 				if (stale != null) {
@@ -143,7 +154,6 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			}
 			HttpHeaders sent = wire.headers();
 			if (sent == null) {
-				this.staleResponses.cannotSeeTheWire(guard.name());
 				return response;
 			}
 			return this.staleResponses.store(this.staleResponses.keyFor(guard, wire.uri(), sent, serviceToken),
@@ -151,7 +161,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		}
 		catch (ServiceUnavailableException | IOException ex) {
 			if (wire.headers() != null) {
-				learnWhetherTheFactoryRecords(true);
+				learnWhetherTheFactoryRecords(guard.name(), true);
 			}
 			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
 			ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
@@ -165,10 +175,17 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	// A response came back, so the request reached a request factory: was it the starter's? Once one did
 	// not record, the answer stays no: this interceptor may be shared by clients with other factories
 	// (RestClient.mutate(), two clients from one builder).
-	private void learnWhetherTheFactoryRecords(boolean recorded) {
+	private void learnWhetherTheFactoryRecords(String service, boolean recorded) {
 		Boolean known = this.factoryRecords;
-		if (!Boolean.FALSE.equals(known)) {
-			this.factoryRecords = recorded;
+		if (Boolean.FALSE.equals(known)) {
+			return;
+		}
+		this.factoryRecords = recorded;
+		if (!recorded) {
+			logger.warn("tis-resilience event=request_factory_not_wrapped service=" + service + " reason=\"a client "
+					+ "calling " + service + " sends through a request factory of its own, not the starter's: its calls "
+					+ "get the breaker, bulkhead and retries, but no per-service deadline and no stale-if-error copies; "
+					+ "build it from Boot's RestClient.Builder or RestTemplateBuilder without setting a request factory\"");
 		}
 	}
 

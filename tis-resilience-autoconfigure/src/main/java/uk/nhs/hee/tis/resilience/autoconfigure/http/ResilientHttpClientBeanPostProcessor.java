@@ -1,5 +1,8 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -15,14 +18,24 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 
 	private final ObjectProvider<ResilientHttpClients> clients;
 
+	private final Map<String, String> withoutDeadline = new ConcurrentHashMap<>();
+
 	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients) {
 		this.clients = clients;
+	}
+
+	/** The client beans whose calls get no deadline, by name, with why. */
+	Map<String, String> withoutDeadline() {
+		return Map.copyOf(this.withoutDeadline);
 	}
 
 	@Override
 	public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
 		if (bean instanceof RestTemplate restTemplate) {
-			this.clients.getObject().addInterceptor(restTemplate);
+			String noDeadline = this.clients.getObject().addInterceptor(restTemplate);
+			if (noDeadline != null) {
+				this.withoutDeadline.put(beanName, noDeadline);
+			}
 		}
 		else if (bean instanceof RestClient.Builder builder) {
 			this.clients.getObject().addInterceptor(builder);

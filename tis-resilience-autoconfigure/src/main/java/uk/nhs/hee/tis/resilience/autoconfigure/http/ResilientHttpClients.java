@@ -1,6 +1,9 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.util.ArrayList;
 import java.util.List;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.client.ClientHttpRequestFactory;
@@ -37,14 +40,42 @@ final class ResilientHttpClients {
 	/**
 	 * Adds the guard to a template. A template still on Spring's default request factory, which has
 	 * no timeouts at all, is moved to the application's request factory, which applies each
-	 * service's timeouts.
+	 * service's timeouts, whatever interceptors it has.
+	 * @return why the template's calls get no deadline, or null when they do
 	 */
-	void addInterceptor(RestTemplate restTemplate) {
+	@Nullable String addInterceptor(RestTemplate restTemplate) {
 		List<ClientHttpRequestInterceptor> interceptors = restTemplate.getInterceptors();
-		if (interceptors.isEmpty() && restTemplate.getRequestFactory().getClass() == SimpleClientHttpRequestFactory.class) {
-			this.requestFactory.ifAvailable(restTemplate::setRequestFactory);
+		ClientHttpRequestFactory own = ownRequestFactory(restTemplate);
+		String noDeadline = null;
+		if (!(own instanceof ServiceClientHttpRequestFactory)) {
+			ClientHttpRequestFactory application = this.requestFactory.getIfAvailable();
+			if (own.getClass() == SimpleClientHttpRequestFactory.class
+					&& application instanceof ServiceClientHttpRequestFactory) {
+				restTemplate.setRequestFactory(application);
+			}
+			else {
+				noDeadline = "its request factory is a " + own.getClass().getSimpleName()
+						+ ", which the starter cannot give each service's deadline";
+			}
 		}
 		addFirst(interceptors);
+		return noDeadline;
+	}
+
+	// With interceptors, getRequestFactory() answers a wrapper around the template's own factory.
+	private static ClientHttpRequestFactory ownRequestFactory(RestTemplate restTemplate) {
+		List<ClientHttpRequestInterceptor> interceptors = restTemplate.getInterceptors();
+		if (interceptors.isEmpty()) {
+			return restTemplate.getRequestFactory();
+		}
+		List<ClientHttpRequestInterceptor> saved = new ArrayList<>(interceptors);
+		interceptors.clear();
+		try {
+			return restTemplate.getRequestFactory();
+		}
+		finally {
+			interceptors.addAll(saved);
+		}
 	}
 
 	private boolean addFirst(List<ClientHttpRequestInterceptor> interceptors) {

@@ -15,14 +15,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpHeaders;
@@ -47,8 +44,6 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
  */
 final class StaleResponseCache {
 
-	private static final Log logger = LogFactory.getLog(StaleResponseCache.class);
-
 	static final String WARNING = "110 tis-resilience \"Response is Stale\"";
 
 	private final Cache<Key, Entry> entries;
@@ -57,7 +52,6 @@ final class StaleResponseCache {
 
 	private final Set<String> servicesIgnoringNoStore;
 
-	private final Set<String> servicesReportedBlind = ConcurrentHashMap.newKeySet();
 
 	/** Request headers that differ on every request and say nothing of who is calling. */
 	static final Set<String> HEADERS_NOT_IN_KEY = Set.of("traceparent", "tracestate", "baggage", "b3", "x-b3-traceid",
@@ -124,18 +118,6 @@ final class StaleResponseCache {
 				+ ((sent.getRawQuery() != null) ? "?" + sent.getRawQuery() : "");
 		return new Key(guard.name(), pathAndQuery, digest(sentHeaders, asServiceAccount), anonymous,
 				guard.policy().staleIfError(), sentHeaders);
-	}
-
-	/**
-	 * Says once per service, at WARN, that a client's responses are not kept: its request factory is
-	 * not the starter's, so the credentials its requests carry on the wire cannot be seen.
-	 */
-	void cannotSeeTheWire(String service) {
-		if (this.servicesReportedBlind.add(service)) {
-			logger.warn("tis-resilience event=stale_if_error_off service=" + service + " reason=\"a client calling "
-					+ service + " uses a request factory the starter does not wrap, so the credentials its requests "
-					+ "carry cannot be seen; its responses are not kept\"");
-		}
 	}
 
 	/**

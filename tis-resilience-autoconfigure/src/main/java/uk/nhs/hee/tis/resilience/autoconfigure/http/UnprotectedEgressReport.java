@@ -12,7 +12,7 @@ import org.springframework.util.ClassUtils;
 
 /**
  * At startup, one WARN line listing the HTTP client beans the starter can see but does not protect,
- * so that a team learns which calls still bypass protection.
+ * or protects without a deadline, so that a team learns which calls still bypass protection.
  */
 final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
@@ -29,8 +29,11 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	private final ListableBeanFactory beanFactory;
 
-	UnprotectedEgressReport(ListableBeanFactory beanFactory) {
+	private final ResilientHttpClientBeanPostProcessor protectedClients;
+
+	UnprotectedEgressReport(ListableBeanFactory beanFactory, ResilientHttpClientBeanPostProcessor protectedClients) {
 		this.beanFactory = beanFactory;
+		this.protectedClients = protectedClients;
 	}
 
 	@Override
@@ -43,6 +46,9 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	List<String> find() {
 		List<String> found = new ArrayList<>();
+		this.protectedClients.withoutDeadline()
+			.forEach((name, why) -> found.add(name + " (RestTemplate: breaker, bulkhead and retries, but no deadline: "
+					+ why + "; build it from RestTemplateBuilder or leave its request factory to Boot)"));
 		ClassLoader classLoader = getClass().getClassLoader();
 		for (String[] client : UNPROTECTED) {
 			if (!ClassUtils.isPresent(client[0], classLoader)) {

@@ -1,0 +1,115 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.time.Duration;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.http.client.BufferingClientHttpRequestFactory;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.http.client.SimpleClientHttpRequestFactory;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * Client beans built by hand, as TIS's client libraries build them, against a service that answers
+ * after 15 s with a 1 s deadline: each runs under the deadline, or startup (or its first call) names
+ * it in one WARN line saying why it gets none — never a silent 15 s call.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class HandBuiltClientsTests {
+
+	@RegisterExtension
+	static WireMockExtension server = LoopbackFixtures.loopbackServer();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(LoopbackFixtures.protectedHttpClients())
+		.withPropertyValues("tis.resilience.services.legacy.url=" + server.baseUrl() + "/legacy",
+				"tis.resilience.services.legacy.response-timeout=1s", "tis.resilience.services.legacy.retry.max-attempts=1");
+
+	private static void legacyAnswersAfter15Seconds() {
+		server.stubFor(get("/legacy/api/people").willReturn(ok("late").withFixedDelay(15_000)));
+	}
+
+	private static String people(RestTemplate template) {
+		return template.getForObject(server.baseUrl() + "/legacy/api/people", String.class);
+	}
+
+	@Test
+	void givesTheDeadlineToAPlainRestTemplateWithAnInterceptorOfItsOwn() {
+		legacyAnswersAfter15Seconds();
+		this.runner.withBean("legacyTemplate", RestTemplate.class, () -> {
+			RestTemplate template = new RestTemplate();
+			template.getInterceptors().add((request, body, execution) -> {
+				request.getHeaders().set("X-Correlation-Id", "c-1");
+				return execution.execute(request, body);
+			});
+			return template;
+		}).run((context) -> {
+			RestTemplate template = context.getBean(RestTemplate.class);
+			long started = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> people(template))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+			assertThat(template.getInterceptors()).hasSize(2);
+		});
+	}
+
+	@Test
+	void namesAtStartupEveryRestTemplateBeanWhoseRequestFactoryGetsNoDeadline(CapturedOutput output) {
+		this.runner
+			.withBean("bufferedTemplate", RestTemplate.class,
+					() -> new RestTemplate(new BufferingClientHttpRequestFactory(new SimpleClientHttpRequestFactory())))
+			.withBean("jdkTemplate", RestTemplate.class, () -> new RestTemplate(new JdkClientHttpRequestFactory()))
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(output).contains("event=unprotected_egress")
+					.contains("bufferedTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: its request "
+							+ "factory is a BufferingClientHttpRequestFactory")
+					.contains("jdkTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: its request "
+							+ "factory is a JdkClientHttpRequestFactory");
+			});
+	}
+
+	@Test
+	void namesAtItsFirstCallARestClientBuiltOnARequestFactoryOfItsOwn(CapturedOutput output) {
+		server.stubFor(get("/legacy/api/people").willReturn(ok("people")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class)
+				.requestFactory(new SimpleClientHttpRequestFactory())
+				.build();
+			assertThat(client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class))
+				.isEqualTo("people");
+			client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class);
+			assertThat(output).containsOnlyOnce("event=request_factory_not_wrapped service=legacy");
+		});
+	}
+
+	@Test
+	void givesTheDeadlineWhenTheApplicationChoosesTheSimpleClient() {
+		legacyAnswersAfter15Seconds();
+		this.runner.withPropertyValues("spring.http.clients.imperative.factory=simple").run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			long started = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+		});
+	}
+
+}
