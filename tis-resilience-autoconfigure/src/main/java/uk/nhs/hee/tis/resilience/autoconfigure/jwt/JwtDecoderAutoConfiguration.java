@@ -65,8 +65,10 @@ import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
  *
  * @since 0.1.0
  */
+// Boot 4.0 keeps the servlet auto-configuration in a servlet package, Boot 4.1 one level up: both are named.
 @AutoConfiguration(after = TisResilienceAutoConfiguration.class, beforeName = {
 		"org.springframework.boot.security.oauth2.server.resource.autoconfigure.servlet.OAuth2ResourceServerAutoConfiguration",
+		"org.springframework.boot.security.oauth2.server.resource.autoconfigure.OAuth2ResourceServerAutoConfiguration",
 		"org.springframework.boot.security.oauth2.server.resource.autoconfigure.reactive.ReactiveOAuth2ResourceServerAutoConfiguration" })
 @ConditionalOnClass({ NimbusJwtDecoder.class, OAuth2ResourceServerProperties.class })
 @ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
@@ -78,13 +80,16 @@ public final class JwtDecoderAutoConfiguration {
 
 	static final String REACTIVE_BUILDER_CUSTOMIZER = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.reactive.JwkSetUriReactiveJwtDecoderBuilderCustomizer";
 
+	/** Boot 4.1's servlet customizer, one package up from 4.0's. */
+	static final String BUILDER_CUSTOMIZER = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.JwkSetUriJwtDecoderBuilderCustomizer";
+
 	private static final String JWT_PREFIX = ResourceServerTokenRules.JWT_PREFIX;
 
 	private static final Log logger = LogFactory.getLog(JwtDecoderAutoConfiguration.class);
 
 	@Bean
 	@ConditionalOnMissingBean(value = ResilientJwkSetSource.class,
-			type = { SERVLET_BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER })
+			type = { SERVLET_BUILDER_CUSTOMIZER, BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER })
 	ResilientJwkSetSource tisJwkSetSource(OAuth2ResourceServerProperties resourceServer,
 			TisResilienceProperties properties) {
 		ResilientJwkSetSource source = new ResilientJwkSetSource(settings(resourceServer.getJwt(), properties.jwt()));
@@ -110,7 +115,7 @@ public final class JwtDecoderAutoConfiguration {
 
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnWebApplication(type = Type.SERVLET)
-	@ConditionalOnMissingBean(type = SERVLET_BUILDER_CUSTOMIZER)
+	@ConditionalOnMissingBean(type = { SERVLET_BUILDER_CUSTOMIZER, BUILDER_CUSTOMIZER })
 	static class ServletJwtDecoderConfiguration {
 
 		@Bean
@@ -169,7 +174,7 @@ public final class JwtDecoderAutoConfiguration {
 		SmartInitializingSingleton tisJwtDecoderNotProtectedReport(ListableBeanFactory beanFactory) {
 			return () -> {
 				List<String> names = new ArrayList<>();
-				for (String type : List.of(SERVLET_BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER)) {
+				for (String type : List.of(SERVLET_BUILDER_CUSTOMIZER, BUILDER_CUSTOMIZER, REACTIVE_BUILDER_CUSTOMIZER)) {
 					if (ClassUtils.isPresent(type, beanFactory.getClass().getClassLoader())) {
 						names.addAll(List.of(beanFactory.getBeanNamesForType(ClassUtils.resolveClassName(type,
 								beanFactory.getClass().getClassLoader()))));
@@ -192,6 +197,11 @@ public final class JwtDecoderAutoConfiguration {
 
 		@ConditionalOnBean(type = SERVLET_BUILDER_CUSTOMIZER)
 		static class OnServletCustomizer {
+
+		}
+
+		@ConditionalOnBean(type = BUILDER_CUSTOMIZER)
+		static class OnCustomizer {
 
 		}
 

@@ -37,7 +37,6 @@ import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.security.oauth2.server.resource.autoconfigure.reactive.ReactiveOAuth2ResourceServerAutoConfiguration;
 import org.springframework.boot.security.oauth2.server.resource.autoconfigure.servlet.JwkSetUriJwtDecoderBuilderCustomizer;
-import org.springframework.boot.security.oauth2.server.resource.autoconfigure.servlet.OAuth2ResourceServerAutoConfiguration;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -285,7 +284,7 @@ class TokenRulesParityTests {
 		keycloakServesKeys();
 		new WebApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
-					JwtDecoderAutoConfiguration.class, OAuth2ResourceServerAutoConfiguration.class))
+					JwtDecoderAutoConfiguration.class, bootServletResourceServerAutoConfiguration()))
 			.withUserConfiguration(ServletSecurity.class)
 			.withBean(JwkSetUriJwtDecoderBuilderCustomizer.class, () -> (builder) -> builder.jwsAlgorithm(SignatureAlgorithm.RS256))
 			.withPropertyValues(resourceServerProperties())
@@ -293,6 +292,15 @@ class TokenRulesParityTests {
 				assertThat(context).doesNotHaveBean(ResilientJwkSetSource.class).hasSingleBean(JwtDecoder.class);
 				assertThat(output).contains("event=jwt_decoder_not_protected");
 			});
+	}
+
+	// Boot 4.0 keeps it in a servlet package, Boot 4.1 one level up: the test runs on both.
+	private static Class<?> bootServletResourceServerAutoConfiguration() {
+		String prefix = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.";
+		ClassLoader loader = TokenRulesParityTests.class.getClassLoader();
+		String name = org.springframework.util.ClassUtils.isPresent(prefix + "OAuth2ResourceServerAutoConfiguration", loader)
+				? prefix + "OAuth2ResourceServerAutoConfiguration" : prefix + "servlet.OAuth2ResourceServerAutoConfiguration";
+		return org.springframework.util.ClassUtils.resolveClassName(name, loader);
 	}
 
 	private ConfigurableApplicationContext startServlet(boolean starter) {
