@@ -198,6 +198,7 @@ class TokenRulesParityTests {
 		ReactiveWebApplicationContextRunner runner = new ReactiveWebApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
 					JwtDecoderAutoConfiguration.class, ReactiveOAuth2ResourceServerAutoConfiguration.class))
+			.withConfiguration(AutoConfigurations.of(bootReactiveResourceServerWebSecurity()))
 			.withUserConfiguration(TenantRule.class, WebFluxSecurity.class)
 			.withPropertyValues(resourceServerProperties());
 		Map<String, Integer> plainBoot = new LinkedHashMap<>();
@@ -292,6 +293,15 @@ class TokenRulesParityTests {
 				assertThat(context).doesNotHaveBean(ResilientJwkSetSource.class).hasSingleBean(JwtDecoder.class);
 				assertThat(output).contains("event=jwt_decoder_not_protected");
 			});
+	}
+
+	// Boot 4.1 moved the reactive resource server's filter chain into an auto-configuration of its own.
+	private static Class<?>[] bootReactiveResourceServerWebSecurity() {
+		String name = "org.springframework.boot.security.oauth2.server.resource.autoconfigure.web.reactive."
+				+ "ReactiveOAuth2ResourceServerWebSecurityAutoConfiguration";
+		ClassLoader loader = TokenRulesParityTests.class.getClassLoader();
+		return org.springframework.util.ClassUtils.isPresent(name, loader)
+				? new Class<?>[] { org.springframework.util.ClassUtils.resolveClassName(name, loader) } : new Class<?>[0];
 	}
 
 	// Boot 4.0 keeps it in a servlet package, Boot 4.1 one level up: the test runs on both.
