@@ -13,6 +13,7 @@ import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.restclient.RestClientCustomizer;
+import org.springframework.boot.thread.Threading;
 import org.springframework.boot.restclient.RestTemplateCustomizer;
 import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
 import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
@@ -21,6 +22,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
+import org.springframework.core.task.VirtualThreadTaskExecutor;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
@@ -97,7 +99,10 @@ public final class HttpClientResilienceAutoConfiguration {
 			if (!chosen && !(builder instanceof JdkClientHttpRequestFactoryBuilder)) {
 				logger.info("tis-resilience sends HTTP requests with the JDK HttpClient, whose deadline covers the "
 						+ "response body; set " + FACTORY_PROPERTY + " to choose another client");
-				delegate = ClientHttpRequestFactoryBuilder.jdk();
+				JdkClientHttpRequestFactoryBuilder jdk = ClientHttpRequestFactoryBuilder.jdk();
+				// As Boot configures the JDK client it detects itself: virtual threads when they are on.
+				delegate = Threading.VIRTUAL.isActive(environment)
+						? jdk.withExecutor(new VirtualThreadTaskExecutor("httpclient-")) : jdk;
 			}
 			return new ServiceClientHttpRequestFactoryBuilder(delegate, registry, resolver);
 		};

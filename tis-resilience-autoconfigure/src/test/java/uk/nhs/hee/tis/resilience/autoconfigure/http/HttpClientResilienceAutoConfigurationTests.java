@@ -4,9 +4,13 @@ import java.time.Duration;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.SimpleClientHttpRequestFactoryBuilder;
 import org.springframework.boot.restclient.RestTemplateBuilder;
@@ -14,6 +18,8 @@ import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.task.VirtualThreadTaskExecutor;
+import org.springframework.test.util.ReflectionTestUtils;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 import org.springframework.web.service.annotation.GetExchange;
@@ -112,6 +118,30 @@ class HttpClientResilienceAutoConfigurationTests {
 			assertThat(((ServiceClientHttpRequestFactoryBuilder) builder).delegate())
 				.isInstanceOf(JdkClientHttpRequestFactoryBuilder.class);
 		});
+	}
+
+	@Test
+	@EnabledForJreRange(min = JRE.JAVA_21)
+	void keepsBootsVirtualThreadsForTheJdkClientItSendsWith() {
+		this.runner.withPropertyValues("spring.threads.virtual.enabled=true").run((context) -> {
+			// Boot detected the JDK client itself, and so gave it virtual threads: kept.
+			ServiceClientHttpRequestFactoryBuilder detected = context.getBean(ServiceClientHttpRequestFactoryBuilder.class);
+			assertThat(executorOf(detected.delegate())).isInstanceOf(VirtualThreadTaskExecutor.class);
+			// Boot detected another client (Apache HttpClient, say), which the starter swaps for the JDK's.
+			@SuppressWarnings("unchecked")
+			ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> customizer = context
+				.getBean("tisResilienceRequestFactoryBuilderCustomizer", ClientHttpRequestFactoryBuilderCustomizer.class);
+			ClientHttpRequestFactoryBuilder<?> swapped = customizer.customize(ClientHttpRequestFactoryBuilder.simple());
+			assertThat(executorOf(((ServiceClientHttpRequestFactoryBuilder) swapped).delegate()))
+				.isInstanceOf(VirtualThreadTaskExecutor.class);
+		});
+	}
+
+	private static Object executorOf(ClientHttpRequestFactoryBuilder<?> builder) {
+		assertThat(builder).isInstanceOf(JdkClientHttpRequestFactoryBuilder.class);
+		Object factory = builder.build(HttpClientSettings.defaults());
+		java.net.http.HttpClient client = (java.net.http.HttpClient) ReflectionTestUtils.getField(factory, "httpClient");
+		return client.executor().orElse(null);
 	}
 
 	@Test
