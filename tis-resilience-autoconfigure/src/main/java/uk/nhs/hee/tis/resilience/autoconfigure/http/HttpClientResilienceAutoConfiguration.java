@@ -104,7 +104,7 @@ public final class HttpClientResilienceAutoConfiguration {
 				delegate = Threading.VIRTUAL.isActive(environment)
 						? jdk.withExecutor(new VirtualThreadTaskExecutor("httpclient-")) : jdk;
 			}
-			return new ServiceClientHttpRequestFactoryBuilder(delegate, registry, resolver);
+			return new ServiceClientHttpRequestFactoryBuilder(ClientOwnRetries.switchedOff(delegate), registry, resolver);
 		};
 	}
 

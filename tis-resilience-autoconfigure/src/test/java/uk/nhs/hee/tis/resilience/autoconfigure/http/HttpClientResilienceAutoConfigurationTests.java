@@ -29,9 +29,13 @@ import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 class HttpClientResilienceAutoConfigurationTests {
@@ -142,6 +146,24 @@ class HttpClientResilienceAutoConfigurationTests {
 		Object factory = builder.build(HttpClientSettings.defaults());
 		java.net.http.HttpClient client = (java.net.http.HttpClient) ReflectionTestUtils.getField(factory, "httpClient");
 		return client.executor().orElse(null);
+	}
+
+	@Test
+	void neverLetsApacheHttpClientRetryByItselfWhenTheApplicationChoosesIt() {
+		this.runner.withPropertyValues("spring.http.clients.imperative.factory=http-components",
+				"tis.resilience.services.profile.retry.max-attempts=1")
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				for (int status : new int[] { 503, 429 }) {
+					server.resetAll();
+					server.stubFor(get("/profile/api/userinfo")
+						.willReturn(aResponse().withStatus(status).withHeader("Retry-After", "1")));
+					assertThatException().isThrownBy(
+							() -> client.get().uri(server.baseUrl() + "/profile/api/userinfo").retrieve().body(String.class));
+					// Apache's default strategy would have sent it again after the Retry-After second.
+					server.verify(1, getRequestedFor(urlEqualTo("/profile/api/userinfo")));
+				}
+			});
 	}
 
 	@Test
