@@ -183,7 +183,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		this.factoryRecords = recorded;
 		if (!recorded) {
 			logger.warn("tis-resilience event=request_factory_not_wrapped service=" + service + " reason=\"a client "
-					+ "calling " + service + " sends through a request factory of its own, not the starter's: its calls "
+					+ "calling " + service + " sends through a request factory of its own, not the starter's (or one of "
+					+ "its interceptors answers by itself): its calls "
 					+ "get the breaker, bulkhead and retries, but no per-service deadline and no stale-if-error copies; "
 					+ "build it from Boot's RestClient.Builder or RestTemplateBuilder without setting a request factory\"");
 		}
