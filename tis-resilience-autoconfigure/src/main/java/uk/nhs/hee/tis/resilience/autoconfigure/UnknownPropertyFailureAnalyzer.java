@@ -41,6 +41,10 @@ final class UnknownPropertyFailureAnalyzer extends AbstractFailureAnalyzer<Unbou
 		String key = property.getName().toString();
 		String closest = PropertyKeys.closestTo(key);
 		String origin = (property.getOrigin() != null) ? " (set in " + property.getOrigin() + ")" : "";
+		if (key.equals(closest)) {
+			// A valid key whose value is empty binds nothing, and so is reported unbound.
+			return key + " is set to an empty value" + origin + "; remove it to keep the default, or give it a value.";
+		}
 		return key + " is not a tis-resilience property" + origin
 				+ ((closest != null) ? "; did you mean " + closest + "?" : ".");
 	}

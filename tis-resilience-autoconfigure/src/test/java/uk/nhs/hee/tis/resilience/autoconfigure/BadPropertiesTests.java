@@ -49,6 +49,14 @@ class BadPropertiesTests {
 	}
 
 	@Test
+	void saysAValidKeySetToNothingIsEmptyRatherThanUnknown(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> start("tis.resilience.services.profile.url=http://profile",
+				"tis.resilience.services.profile.response-timeout="));
+		assertThat(output).contains("tis.resilience.services.profile.response-timeout is set to an empty value")
+			.doesNotContain("response-timeout is not a tis-resilience property");
+	}
+
+	@Test
 	void namesTheKeyOfAUrlThatIsNotOne(CapturedOutput output) {
 		assertThatException().isThrownBy(() -> start("tis.resilience.services.x.url=not a url"));
 		assertThat(output).contains("tis.resilience.services.x.url");

@@ -98,7 +98,9 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		ObservedCall observed = new ObservedCall(observation);
 		try (Observation.Scope scope = observation.openScope()) {
 			ClientHttpResponse response = protect(guard, request, body, execution, observed);
-			if (response instanceof GuardedClientHttpResponse) {
+			if (response instanceof GuardedClientHttpResponse
+					|| (response instanceof StaleResponseCache.BufferedResponse buffered && buffered.streamsOn())) {
+				// The body is still being read: the call, and its observation, end when it does.
 				observed.handedOver();
 			}
 			else {
@@ -129,13 +131,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
 		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent, observed);
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
-		if (!keepsCopies && this.factoryRecords != null) {
-			return execute(guard, exchange);
-		}
+		// Every call says whether it went through the starter's request factory: a client made with
+		// mutate().requestFactory(...) shares this interceptor with the one it came from.
 		WireRequest wire = new WireRequest();
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
 		if (!keepsCopies) {
-			// This client's first calls: learn whether its request factory is the starter's.
 			ClientHttpResponse response = execute(guard, exchange);
 			learnWhetherTheFactoryRecords(guard.name(), wire.headers() != null);
 			return response;

@@ -9,6 +9,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.SimpleClientHttpRequestFactory;
+import org.springframework.util.ReflectionUtils;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
@@ -49,8 +50,7 @@ final class ResilientHttpClients {
 		String noDeadline = null;
 		if (!(own instanceof ServiceClientHttpRequestFactory)) {
 			ClientHttpRequestFactory application = this.requestFactory.getIfAvailable();
-			if (own.getClass() == SimpleClientHttpRequestFactory.class
-					&& application instanceof ServiceClientHttpRequestFactory) {
+			if (isUntouchedDefault(own) && application instanceof ServiceClientHttpRequestFactory) {
 				restTemplate.setRequestFactory(application);
 			}
 			else {
@@ -58,8 +58,34 @@ final class ResilientHttpClients {
 						+ ", which the starter cannot give each service's deadline";
 			}
 		}
-		addFirst(interceptors);
+		try {
+			addFirst(interceptors);
+		}
+		catch (UnsupportedOperationException ex) {
+			return "its interceptor list cannot be changed, so the starter cannot protect it at all";
+		}
 		return noDeadline;
+	}
+
+	/**
+	 * Whether a factory is Spring's default as a template creates it: a {@code SimpleClientHttpRequestFactory}
+	 * with nothing set (no proxy, no timeouts, default chunking and streaming). One the application set
+	 * up (a proxy, say) is kept, and named in the startup WARN instead: moving it would drop what it set.
+	 * Compared field by field with a fresh one.
+	 */
+	private static boolean isUntouchedDefault(ClientHttpRequestFactory factory) {
+		if (factory.getClass() != SimpleClientHttpRequestFactory.class) {
+			return false;
+		}
+		SimpleClientHttpRequestFactory fresh = new SimpleClientHttpRequestFactory();
+		boolean[] same = { true };
+		ReflectionUtils.doWithFields(SimpleClientHttpRequestFactory.class, (field) -> {
+			ReflectionUtils.makeAccessible(field);
+			if (!java.util.Objects.equals(ReflectionUtils.getField(field, factory), ReflectionUtils.getField(field, fresh))) {
+				same[0] = false;
+			}
+		}, (field) -> !java.lang.reflect.Modifier.isStatic(field.getModifiers()));
+		return same[0];
 	}
 
 	// With interceptors, getRequestFactory() answers a wrapper around the template's own factory.
@@ -69,7 +95,13 @@ final class ResilientHttpClients {
 			return restTemplate.getRequestFactory();
 		}
 		List<ClientHttpRequestInterceptor> saved = new ArrayList<>(interceptors);
-		interceptors.clear();
+		try {
+			interceptors.clear();
+		}
+		catch (UnsupportedOperationException ex) {
+			// A template whose interceptor list cannot be changed: what it wraps cannot be seen.
+			return restTemplate.getRequestFactory();
+		}
 		try {
 			return restTemplate.getRequestFactory();
 		}

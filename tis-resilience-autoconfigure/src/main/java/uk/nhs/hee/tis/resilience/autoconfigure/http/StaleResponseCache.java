@@ -310,6 +310,11 @@ final class StaleResponseCache {
 			this.stale = false;
 		}
 
+		/** Whether the rest of the body still streams from the service (too large to keep). */
+		boolean streamsOn() {
+			return this.origin != null;
+		}
+
 		/** Whether this is a kept copy served in place of a failed call. */
 		boolean stale() {
 			return this.stale;

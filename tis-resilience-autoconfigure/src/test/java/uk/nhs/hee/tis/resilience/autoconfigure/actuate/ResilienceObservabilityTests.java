@@ -136,6 +136,23 @@ class ResilienceObservabilityTests {
 	}
 
 	@Test
+	void tracesABodyTooLargeToKeepThatDribblesPastTheDeadlineAsATimeout() {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(ok("x".repeat(4_000)).withChunkedDribbleDelay(40, 3_000)));
+		TestObservationRegistry observations = TestObservationRegistry.create();
+		this.runner.withPropertyValues("tis.resilience.stale-cache.max-body-size=1KB")
+			.withBean(ObservationRegistry.class, () -> observations)
+			.run((context) -> {
+				assertThatException().isThrownBy(() -> profile(context.getBean(RestClient.Builder.class).build()));
+				TestObservationRegistryAssert.assertThat(observations)
+					.hasObservationWithNameEqualTo("tis.resilience.call")
+					.that()
+					.hasLowCardinalityKeyValue("outcome", "timeout")
+					.hasBeenStopped();
+			});
+	}
+
+	@Test
 	void keepsServiceTagValuesBoundedWhateverTheNumberOfHosts() {
 		this.runner.run((context) -> {
 			MeterRegistry registry = context.getBean(MeterRegistry.class);

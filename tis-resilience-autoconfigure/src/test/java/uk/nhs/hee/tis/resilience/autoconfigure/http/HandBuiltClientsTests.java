@@ -1,5 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.net.InetSocketAddress;
+import java.net.Proxy;
 import java.time.Duration;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -95,6 +97,34 @@ class HandBuiltClientsTests {
 			assertThat(client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class))
 				.isEqualTo("people");
 			client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class);
+			assertThat(output).containsOnlyOnce("event=request_factory_not_wrapped service=legacy");
+		});
+	}
+
+	@Test
+	void keepsAndNamesASimpleFactoryTheApplicationSetUpWithAProxy(CapturedOutput output) {
+		this.runner.withBean("proxiedTemplate", RestTemplate.class, () -> {
+			SimpleClientHttpRequestFactory factory = new SimpleClientHttpRequestFactory();
+			factory.setProxy(new Proxy(Proxy.Type.HTTP, new InetSocketAddress("127.0.0.1", server.getPort())));
+			return new RestTemplate(factory);
+		}).run((context) -> {
+			assertThat(output).contains("proxiedTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: "
+					+ "its request factory is a SimpleClientHttpRequestFactory");
+			// Still through the proxy the application set: the request reaches it, named by its full URL.
+			server.stubFor(get("/legacy/api/people").willReturn(ok("via the proxy")));
+			assertThat(people(context.getBean(RestTemplate.class))).isEqualTo("via the proxy");
+		});
+	}
+
+	@Test
+	void namesAClientMutatedOntoARequestFactoryOfItsOwn(CapturedOutput output) {
+		server.stubFor(get("/legacy/api/people").willReturn(ok("people")));
+		this.runner.run((context) -> {
+			RestClient good = context.getBean(RestClient.Builder.class).build();
+			good.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class);
+			assertThat(output).doesNotContain("event=request_factory_not_wrapped");
+			RestClient own = good.mutate().requestFactory(new SimpleClientHttpRequestFactory()).build();
+			own.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class);
 			assertThat(output).containsOnlyOnce("event=request_factory_not_wrapped service=legacy");
 		});
 	}
