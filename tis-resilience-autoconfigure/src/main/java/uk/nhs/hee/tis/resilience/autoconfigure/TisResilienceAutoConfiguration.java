@@ -6,6 +6,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 import uk.nhs.hee.tis.resilience.policy.CallListener;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -35,7 +36,8 @@ public final class TisResilienceAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,
-			ObjectProvider<CallListener> listeners) {
+			ObjectProvider<CallListener> listeners, Environment environment) {
+		EnvironmentVariableKeys.check(environment);
 		CallListener listener = new CompositeCallListener(listeners.orderedStream().toList());
 		ServiceGuardRegistry registry = new ServiceGuardRegistry(properties.defaultPolicy(),
 				properties.servicePolicies(), properties.maxUnconfiguredServices(), listener);

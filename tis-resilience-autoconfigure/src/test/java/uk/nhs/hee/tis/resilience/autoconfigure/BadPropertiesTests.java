@@ -2,6 +2,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +16,8 @@ import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
@@ -54,6 +57,32 @@ class BadPropertiesTests {
 				"tis.resilience.services.profile.response-timeout="));
 		assertThat(output).contains("tis.resilience.services.profile.response-timeout is set to an empty value")
 			.doesNotContain("response-timeout is not a tis-resilience property");
+	}
+
+	private static void startWithEnvironmentVariables(Map<String, Object> variables) {
+		StandardEnvironment environment = new StandardEnvironment();
+		environment.getPropertySources()
+			.replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, new SystemEnvironmentPropertySource(
+					StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
+		new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE).environment(environment).run().close();
+	}
+
+	@Test
+	void stopsStartupOnAMisspeltEnvironmentVariableNamingIt(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> startWithEnvironmentVariables(Map.of(
+				"TIS_RESILIENCE_SERVICES_PROFILE_URL", "http://profile",
+				"TIS_RESILIENCE_SERVICES_PROFILE_RESPNSETIMEOUT", "2s")));
+		assertThat(output).contains("Environment variable [TIS_RESILIENCE_SERVICES_PROFILE_RESPNSETIMEOUT] is not a "
+				+ "tis-resilience setting");
+	}
+
+	@Test
+	void startsWithEveryFormOfEnvironmentVariableBootBinds() {
+		startWithEnvironmentVariables(Map.of("TIS_RESILIENCE_SERVICES_PROFILE_URL", "http://profile",
+				"TIS_RESILIENCE_SERVICES_PROFILE_RESPONSE_TIMEOUT", "2s",
+				"TIS_RESILIENCE_SERVICES_PROFILE_CIRCUITBREAKER_FAILURERATETHRESHOLD", "40",
+				"TIS_RESILIENCE_DEFAULTS_RESPONSETIMEOUT", "3s", "TIS_RESILIENCE_STALECACHE_HEADERSNOTINKEY_0_", "X-Trace",
+				"TIS_RESILIENCE_JWT_MAX_STALE", "12h", "TIS_RESILIENCE_ENABLED", "true"));
 	}
 
 	@Test
