@@ -16,6 +16,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -87,7 +88,12 @@ class ProblemDetailsTests {
 
 	private static ResponseEntity<String> get(ConfigurableApplicationContext app, String path) {
 		int port = ((WebServerApplicationContext) app).getWebServer().getPort();
-		return RestClient.create("http://127.0.0.1:" + port)
+		// The JDK client, which never resends by itself: a 503 with Retry-After must reach the test as it is
+		// (Apache HttpClient, also on this class path, would wait out the Retry-After and ask again).
+		return RestClient.builder()
+			.requestFactory(new JdkClientHttpRequestFactory())
+			.baseUrl("http://127.0.0.1:" + port)
+			.build()
 			.get()
 			.uri(path)
 			.retrieve()
