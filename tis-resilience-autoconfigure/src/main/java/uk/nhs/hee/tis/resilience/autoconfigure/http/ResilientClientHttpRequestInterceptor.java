@@ -133,17 +133,17 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.
-		WireRequest wire = new WireRequest();
+		WireRequest wire = new WireRequest(keepsCopies);
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
 		if (!keepsCopies) {
 			ClientHttpResponse response = execute(guard, exchange);
-			learnWhetherTheFactoryRecords(guard.name(), wire.headers() != null);
+			learnWhetherTheFactoryRecords(guard.name(), wire.reached());
 			return response;
 		}
 		long start = System.nanoTime();
 		try {
 			ClientHttpResponse response = execute(guard, exchange);
-			learnWhetherTheFactoryRecords(guard.name(), wire.headers() != null);
+			learnWhetherTheFactoryRecords(guard.name(), wire.reached());
 			if (exchange.failureOf(response) != null) {
 				ClientHttpResponse stale = staleResponse(guard, request, body, execution, wire, serviceToken, start);
 				if (stale != null) {
@@ -160,7 +160,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 					response);
 		}
 		catch (ServiceUnavailableException | IOException ex) {
-			if (wire.headers() != null) {
+			if (wire.reached()) {
 				learnWhetherTheFactoryRecords(guard.name(), true);
 			}
 			// Also a body broken off while it was being kept: a kept copy beats a half-read answer.
@@ -197,7 +197,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	 */
 	private @Nullable ClientHttpResponse staleResponse(ServiceGuard guard, HttpRequest request, byte[] body,
 			ClientHttpRequestExecution execution, WireRequest wire, @Nullable String serviceToken, long start) {
-		if (wire.headers() == null && Boolean.TRUE.equals(this.factoryRecords)) {
+		if (!wire.reached() && Boolean.TRUE.equals(this.factoryRecords)) {
 			wire.startProbe();
 			try (ClientHttpResponse unexpected = execution.execute(probe(request), body)) {
 				// A later interceptor answered without reaching the request factory: nothing was learnt.

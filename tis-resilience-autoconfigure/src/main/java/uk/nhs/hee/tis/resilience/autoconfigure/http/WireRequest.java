@@ -33,13 +33,31 @@ final class WireRequest {
 	 */
 	static final String PROBE_SCHEME = "tis-resilience-probe";
 
+	private final boolean keepsWhatWasSent;
+
+	private volatile boolean reached;
+
 	private @Nullable HttpHeaders headers;
 
 	private @Nullable URI uri;
 
 	private boolean probe;
 
-	/** The headers of the last attempt as it went on the wire, or null when none was seen. */
+	/**
+	 * Creates one for a request.
+	 * @param keepsWhatWasSent whether to copy the headers and URI as sent (only a stale-if-error key needs
+	 * them: every other call only learns whether it went through the starter's request factory)
+	 */
+	WireRequest(boolean keepsWhatWasSent) {
+		this.keepsWhatWasSent = keepsWhatWasSent;
+	}
+
+	/** Whether an attempt reached the starter's request factory. */
+	boolean reached() {
+		return this.reached;
+	}
+
+	/** The headers of the last attempt as it went on the wire, or null when none was seen or kept. */
 	@Nullable HttpHeaders headers() {
 		return this.headers;
 	}
@@ -50,6 +68,10 @@ final class WireRequest {
 	}
 
 	private void record(ClientHttpRequest request) {
+		this.reached = true;
+		if (!this.keepsWhatWasSent) {
+			return;
+		}
 		HttpHeaders sent = new HttpHeaders();
 		sent.putAll(request.getHeaders());
 		this.headers = HttpHeaders.readOnlyHttpHeaders(sent);
