@@ -14,6 +14,11 @@ import org.springframework.boot.http.converter.autoconfigure.HttpMessageConverte
 import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
 import org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration;
 import org.springframework.boot.restclient.autoconfigure.service.HttpServiceClientAutoConfiguration;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.http.HttpClientResilienceAutoConfiguration;
 
@@ -56,6 +61,28 @@ public final class LoopbackFixtures {
 				TisResilienceAutoConfiguration.class, HttpClientResilienceAutoConfiguration.class));
 		classes.addAll(List.of(others));
 		return AutoConfigurations.of(classes.toArray(Class<?>[]::new));
+	}
+
+	/**
+	 * Sends a GET to an application under test and answers whatever it answered, errors included. On
+	 * the JDK client, which never resends by itself: a 503 with Retry-After reaches the test as it is
+	 * (Apache HttpClient, also on this class path, would wait out the Retry-After and ask again).
+	 * @param app the running application
+	 * @param path the path to get
+	 * @return the answer
+	 */
+	public static ResponseEntity<String> getFrom(ConfigurableApplicationContext app, String path) {
+		int port = ((WebServerApplicationContext) app).getWebServer().getPort();
+		return RestClient.builder()
+			.requestFactory(new JdkClientHttpRequestFactory())
+			.baseUrl("http://127.0.0.1:" + port)
+			.build()
+			.get()
+			.uri(path)
+			.retrieve()
+			.onStatus((status) -> true, (request, response) -> {
+			})
+			.toEntity(String.class);
 	}
 
 }

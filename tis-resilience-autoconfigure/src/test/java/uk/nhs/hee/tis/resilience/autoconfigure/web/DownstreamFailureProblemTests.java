@@ -12,14 +12,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
@@ -149,19 +147,7 @@ class DownstreamFailureProblemTests {
 	}
 
 	private static ResponseEntity<String> call(ConfigurableApplicationContext app, String path) {
-		int port = ((WebServerApplicationContext) app).getWebServer().getPort();
-		// The JDK client, which never resends by itself: a 503 with Retry-After must reach the test as it is
-		// (Apache HttpClient, also on this class path, would wait out the Retry-After and ask again).
-		return RestClient.builder()
-			.requestFactory(new JdkClientHttpRequestFactory())
-			.baseUrl("http://127.0.0.1:" + port)
-			.build()
-			.get()
-			.uri(path)
-			.retrieve()
-			.onStatus((status) -> true, (request, response) -> {
-			})
-			.toEntity(String.class);
+		return LoopbackFixtures.getFrom(app, path);
 	}
 
 	@SpringBootConfiguration
