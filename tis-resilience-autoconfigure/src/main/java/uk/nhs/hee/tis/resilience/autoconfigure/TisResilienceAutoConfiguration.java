@@ -2,12 +2,12 @@ package uk.nhs.hee.tis.resilience.autoconfigure;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.policy.CallListener;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -19,7 +19,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * @since 0.1.0
  */
 @AutoConfiguration
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 @EnableConfigurationProperties(TisResilienceProperties.class)
 public final class TisResilienceAutoConfiguration {
 

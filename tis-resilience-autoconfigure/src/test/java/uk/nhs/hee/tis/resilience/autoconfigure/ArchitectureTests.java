@@ -16,7 +16,10 @@ import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.methods;
 
-/** Keeps the public surface small on purpose: what a user names in code or configuration. */
+/**
+ * Keeps the public surface small on purpose: what a user names in code or configuration, plus the
+ * {@code internal} package that Java forces public.
+ */
 class ArchitectureTests {
 
 	private final JavaClasses autoconfigure = new ClassFileImporter()
@@ -53,6 +56,8 @@ class ArchitectureTests {
 			.arePublic()
 			.and()
 			.areTopLevelClasses()
+			.and()
+			.resideOutsideOfPackage("..autoconfigure.internal..")
 			.should()
 			.beAnnotatedWith(AutoConfiguration.class)
 			.orShould()

@@ -13,11 +13,17 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
+
+import uk.nhs.hee.tis.resilience.autoconfigure.web.ProblemDetailsAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
@@ -112,6 +118,43 @@ class BadPropertiesTests {
 				"tis.resilience.services.profile.stale-if-error=5m",
 				"tis.resilience.services.profile.circuit-breaker.failure-rate-threshold=40",
 				"tis.resilience.defaults.retry.max-attempts=3", "tis.resilience.jwt.max-stale=12h");
+	}
+
+	@ParameterizedTest(name = "tis.resilience.enabled={0}")
+	@CsvSource({ "true, true", "on, true", "yes, true", "1, true", "TRUE, true", "false, false", "off, false", "no, false",
+			"0, false" })
+	void readsTheSwitchAsBootBindsABoolean(String value, boolean on) {
+		try (ConfigurableApplicationContext context = new SpringApplicationBuilder(App.class)
+			.web(WebApplicationType.NONE)
+			.run("--tis.resilience.enabled=" + value)) {
+			assertThat(context.getBeanNamesForType(ServiceGuardRegistry.class)).hasSize(on ? 1 : 0);
+		}
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource({ "tis.resilience.enabled=flase", "tis.resilience.enabled=ture", "tis.resilience.enabled=enabled" })
+	void stopsStartupOnASwitchThatIsNeitherOnNorOffNamingTheKey(String property, CapturedOutput output) {
+		assertThatException().isThrownBy(() -> start(property));
+		String key = property.substring(0, property.indexOf('='));
+		assertThat(output).contains("Failed to bind properties under '" + key + "'")
+			.contains(property.substring(property.indexOf('=') + 1));
+	}
+
+	@Test
+	void stopsStartupOnAProblemDetailsSwitchThatIsNeitherOnNorOff() {
+		new WebApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
+					ProblemDetailsAutoConfiguration.class))
+			.withPropertyValues("tis.resilience.problem-details.enabled=of")
+			.run((context) -> assertThat(context.getStartupFailure())
+				.hasStackTraceContaining("Failed to bind properties under 'tis.resilience.problem-details.enabled'")
+				.hasStackTraceContaining("'of'"));
+		new WebApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
+					ProblemDetailsAutoConfiguration.class))
+			.withPropertyValues("tis.resilience.problem-details.enabled=off")
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean("tisServiceUnavailableProblemHandler"));
 	}
 
 	@SpringBootConfiguration

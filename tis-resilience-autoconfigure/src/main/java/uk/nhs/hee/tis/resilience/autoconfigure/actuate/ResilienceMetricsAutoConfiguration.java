@@ -7,11 +7,11 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.context.annotation.Bean;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.policy.CallListener;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -24,7 +24,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  */
 @AutoConfiguration(before = TisResilienceAutoConfiguration.class)
 @ConditionalOnClass({ MeterRegistry.class, TaggedCircuitBreakerMetrics.class })
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 public final class ResilienceMetricsAutoConfiguration {
 
 	@Bean

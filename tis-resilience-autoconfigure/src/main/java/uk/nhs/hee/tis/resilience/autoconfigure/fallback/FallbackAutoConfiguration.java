@@ -10,7 +10,6 @@ import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
@@ -21,6 +20,7 @@ import org.springframework.core.type.AnnotationMetadata;
 
 import uk.nhs.hee.tis.resilience.annotation.Resilient;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -34,7 +34,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 @AutoConfiguration(after = TisResilienceAutoConfiguration.class)
 @ConditionalOnClass(Advisor.class)
 @ConditionalOnBean(ServiceGuardRegistry.class)
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 @Import(FallbackAutoConfiguration.AutoProxyRegistrar.class)
 public final class FallbackAutoConfiguration {
 

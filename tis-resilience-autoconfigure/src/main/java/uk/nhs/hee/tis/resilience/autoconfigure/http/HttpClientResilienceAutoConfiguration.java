@@ -7,7 +7,6 @@ import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
@@ -29,6 +28,7 @@ import org.springframework.web.client.RestTemplate;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -47,7 +47,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 		beforeName = "org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration")
 @ConditionalOnClass({ RestClient.class, RestClientCustomizer.class, ClientHttpRequestFactoryBuilder.class })
 @ConditionalOnBean(ServiceGuardRegistry.class)
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 public final class HttpClientResilienceAutoConfiguration {
 
 	private static final Log logger = LogFactory.getLog(HttpClientResilienceAutoConfiguration.class);

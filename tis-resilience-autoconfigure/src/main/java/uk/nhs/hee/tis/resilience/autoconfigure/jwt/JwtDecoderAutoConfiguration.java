@@ -24,7 +24,6 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -49,6 +48,7 @@ import org.springframework.util.ClassUtils;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.jwt.JwkSetSettings;
 import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
 
@@ -71,7 +71,7 @@ import uk.nhs.hee.tis.resilience.jwt.ResilientJwkSetSource;
 		"org.springframework.boot.security.oauth2.server.resource.autoconfigure.OAuth2ResourceServerAutoConfiguration",
 		"org.springframework.boot.security.oauth2.server.resource.autoconfigure.reactive.ReactiveOAuth2ResourceServerAutoConfiguration" })
 @ConditionalOnClass({ NimbusJwtDecoder.class, OAuth2ResourceServerProperties.class })
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 @Conditional(JwtDecoderAutoConfiguration.KeyLocationCondition.class)
 @EnableConfigurationProperties({ OAuth2ResourceServerProperties.class, TisResilienceProperties.class })
 public final class JwtDecoderAutoConfiguration {

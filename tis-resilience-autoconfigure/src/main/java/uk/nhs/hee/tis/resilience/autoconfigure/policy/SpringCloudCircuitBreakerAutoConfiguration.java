@@ -2,13 +2,13 @@ package uk.nhs.hee.tis.resilience.autoconfigure.policy;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.cloud.client.circuitbreaker.CircuitBreakerFactory;
 import org.springframework.context.annotation.Bean;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -23,7 +23,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 		"org.springframework.cloud.client.circuitbreaker.CircuitBreakerAutoConfiguration" })
 @ConditionalOnClass(CircuitBreakerFactory.class)
 @ConditionalOnBean(ServiceGuardRegistry.class)
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 public final class SpringCloudCircuitBreakerAutoConfiguration {
 
 	@Bean

@@ -5,7 +5,6 @@ import java.util.Map;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
@@ -14,6 +13,7 @@ import org.springframework.security.oauth2.client.registration.ClientRegistratio
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
 
 /**
@@ -27,7 +27,7 @@ import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
 		afterName = "org.springframework.boot.security.oauth2.client.autoconfigure.OAuth2ClientAutoConfiguration")
 @ConditionalOnClass({ ClientRegistrationRepository.class, RestClientClientCredentialsTokenResponseClient.class })
 @ConditionalOnBean(ClientRegistrationRepository.class)
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
+@ConditionalOnSwitch("tis.resilience.enabled")
 public final class ServiceTokenAutoConfiguration {
 
 	@Bean

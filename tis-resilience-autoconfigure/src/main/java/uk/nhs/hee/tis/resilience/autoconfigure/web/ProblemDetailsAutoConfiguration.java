@@ -1,13 +1,13 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.web;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.http.ProblemDetail;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 
 /**
  * Answers end users with RFC 9457 Problem Details when a downstream failure reaches a Spring MVC or
@@ -19,8 +19,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 @AutoConfiguration(after = TisResilienceAutoConfiguration.class)
 @ConditionalOnWebApplication
 @ConditionalOnClass(ProblemDetail.class)
-@ConditionalOnBooleanProperty(name = "tis.resilience.enabled", matchIfMissing = true)
-@ConditionalOnBooleanProperty(name = "tis.resilience.problem-details.enabled", matchIfMissing = true)
+@ConditionalOnSwitch({ "tis.resilience.enabled", "tis.resilience.problem-details.enabled" })
 public final class ProblemDetailsAutoConfiguration {
 
 	@Bean
