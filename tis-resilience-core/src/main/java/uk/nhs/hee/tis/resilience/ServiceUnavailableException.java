@@ -6,6 +6,8 @@ import java.util.Optional;
 
 import org.jspecify.annotations.Nullable;
 
+import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
+
 /**
  * Thrown when a call to a downstream service was not made, or did not complete, because that
  * service is unavailable: its circuit breaker is open, its bulkhead is full, the call ran past its
@@ -60,12 +62,21 @@ public class ServiceUnavailableException extends RuntimeException {
 
 	@Override
 	public String getMessage() {
-		return message(this.service, this.reason, this.retryAfter);
+		String message = "Service '" + this.service + "' is unavailable: " + this.reason.description();
+		String brokenOff = brokenOff(getCause());
+		if (brokenOff != null) {
+			message = message + ": " + brokenOff;
+		}
+		return (this.retryAfter != null) ? message + " (retry after " + this.retryAfter.toMillis() + " ms)" : message;
 	}
 
-	private static String message(String service, Reason reason, @Nullable Duration retryAfter) {
-		String message = "Service '" + service + "' is unavailable: " + reason.description();
-		return (retryAfter != null) ? message + " (retry after " + retryAfter.toMillis() + " ms)" : message;
+	private static @Nullable String brokenOff(@Nullable Throwable cause) {
+		for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+			if (t instanceof BrokenOffResponseException) {
+				return t.getMessage();
+			}
+		}
+		return null;
 	}
 
 	/**

@@ -13,6 +13,7 @@ import org.springframework.http.client.ClientHttpResponse;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
 import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
@@ -22,7 +23,8 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
  * read to the end, has failed, or is closed. A read that fails once the deadline has passed is
  * reported as {@link Reason#TIMEOUT}: the request factory closes the body at the deadline, and a
  * body cut short must never pass for a complete one. A read that fails before it (the service reset
- * the connection mid-body) is reported as {@link Reason#SERVER_ERROR}. A response that stands for a failure (5xx, 408,
+ * the connection mid-body) is reported as {@link Reason#SERVER_ERROR}, caused by a
+ * {@link BrokenOffResponseException} saying how far the body got. A response that stands for a failure (5xx, 408,
  * 429) also carries {@value ServiceUnavailableException#SERVICE_HEADER}, the name of its service, so that
  * the client's exception made from it says which service failed (see decision record 0014).
  */
@@ -41,6 +43,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 	private @Nullable InputStream body;
 
 	private @Nullable HttpHeaders failureHeaders;
+
+	/** Bytes of the body the caller has read, for the message of a body that broke off. */
+	private long bytesRead;
 
 	GuardedClientHttpResponse(String service, ClientHttpResponse delegate, @Nullable Failure failure,
 			CallCompletion completion, long deadlineNanos) {
@@ -118,7 +123,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		// A body broken off is the service failing, like a refused connection: the caller gets the same
 		// exception (and so the same fallback or problem answer), never the client's bare I/O error.
 		this.completion.finish(new Failure(reason, null));
-		throw new ServiceUnavailableException(this.service, reason, null, ex);
+		IOException cause = (reason == Reason.SERVER_ERROR && !(ex instanceof BrokenOffResponseException))
+				? new BrokenOffResponseException(this.bytesRead, this.delegate.getHeaders().getContentLength(), ex) : ex;
+		throw new ServiceUnavailableException(this.service, reason, null, cause);
 	}
 
 	private final class GuardedBody extends FilterInputStream {
@@ -130,7 +137,11 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		@Override
 		public int read() throws IOException {
 			try {
-				return ended(this.in.read());
+				int read = this.in.read();
+				if (read != -1) {
+					GuardedClientHttpResponse.this.bytesRead++;
+				}
+				return ended(read);
 			}
 			catch (IOException ex) {
 				throw failed(ex);
@@ -140,7 +151,11 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		@Override
 		public int read(byte[] buffer, int offset, int length) throws IOException {
 			try {
-				return ended(this.in.read(buffer, offset, length));
+				int read = this.in.read(buffer, offset, length);
+				if (read > 0) {
+					GuardedClientHttpResponse.this.bytesRead += read;
+				}
+				return ended(read);
 			}
 			catch (IOException ex) {
 				throw failed(ex);
@@ -150,7 +165,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		@Override
 		public long skip(long n) throws IOException {
 			try {
-				return this.in.skip(n);
+				long skipped = this.in.skip(n);
+				GuardedClientHttpResponse.this.bytesRead += skipped;
+				return skipped;
 			}
 			catch (IOException ex) {
 				throw failed(ex);

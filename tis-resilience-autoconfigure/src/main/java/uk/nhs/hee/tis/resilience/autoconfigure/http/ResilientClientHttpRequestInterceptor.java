@@ -14,6 +14,7 @@ import io.micrometer.observation.ObservationRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpRequest;
 import org.springframework.http.client.ClientHttpRequestExecution;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
@@ -129,7 +130,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		String serviceToken = addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
-		Exchange exchange = new Exchange(guard.name(), request, body, execution, idempotent, observed);
+		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, observed);
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.
@@ -263,6 +264,10 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private final String service;
 
+		private final int maxAttempts;
+
+		private int attempts;
+
 		private final HttpRequest request;
 
 		private final byte[] body;
@@ -275,10 +280,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private final @Nullable ObservedCall observed;
 
-		Exchange(String service, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
+		Exchange(ServiceGuard guard, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
 				boolean idempotent, @Nullable ObservedCall observed) {
 			this.observed = observed;
-			this.service = service;
+			this.service = guard.name();
+			this.maxAttempts = guard.policy().retry().maxAttempts();
 			this.request = request;
 			this.body = body;
 			this.execution = execution;
@@ -293,7 +299,15 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		@Override
 		public ClientHttpResponse attempt(Duration timeout) throws IOException {
 			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
-			return this.execution.execute(this.request, this.body);
+			this.attempts++;
+			ClientHttpResponse response = this.execution.execute(this.request, this.body);
+			// While another attempt may follow, a body that breaks off is retried rather than handed over:
+			// read its start now, before the caller sees any of it.
+			if (this.idempotent && this.attempts < this.maxAttempts && failureOf(response) == null
+					&& this.request.getMethod() != HttpMethod.HEAD) {
+				return ReadAheadResponse.readAhead(response, this.deadlineNanos);
+			}
+			return response;
 		}
 
 		@Override

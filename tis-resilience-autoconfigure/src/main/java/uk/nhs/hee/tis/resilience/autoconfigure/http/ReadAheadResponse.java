@@ -1,0 +1,132 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.net.http.HttpTimeoutException;
+import java.util.Set;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.ClientHttpResponse;
+
+import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
+
+/**
+ * A response whose body was read ahead, up to {@value #LIMIT} bytes, inside the attempt that received
+ * it, so that a body the service breaks off can still be retried: nothing of it has reached the caller
+ * yet. A body no longer than the limit is wholly in memory when the caller gets it; the rest of a longer
+ * one streams on after the part read ahead. Streaming media types (server-sent events, NDJSON) are
+ * never read ahead: their caller wants each part as it comes. See decision record 0018.
+ */
+final class ReadAheadResponse implements ClientHttpResponse {
+
+	/** The most bytes read ahead: 64 KiB, enough for the JSON answers services exchange. */
+	static final int LIMIT = 64 * 1024;
+
+	private static final Set<String> STREAMING_TYPES = Set.of("text/event-stream", "application/x-ndjson",
+			"application/stream+json", "application/jsonl");
+
+	private final ClientHttpResponse delegate;
+
+	private final InputStream body;
+
+	private ReadAheadResponse(ClientHttpResponse delegate, InputStream body) {
+		this.delegate = delegate;
+		this.body = body;
+	}
+
+	/**
+	 * Reads the start of the response's body, up to {@link #LIMIT} bytes.
+	 * @param response the response, as the request factory returned it
+	 * @param deadlineNanos the attempt's deadline on {@link System#nanoTime()}'s scale
+	 * @return a response whose body starts with what was read, or {@code response} itself when its
+	 * body is not read ahead
+	 * @throws BrokenOffResponseException when the body broke off before the deadline (the response is
+	 * closed)
+	 * @throws HttpTimeoutException when the body was still arriving at the deadline (the response is
+	 * closed)
+	 */
+	static ClientHttpResponse readAhead(ClientHttpResponse response, long deadlineNanos) throws IOException {
+		HttpHeaders headers = response.getHeaders();
+		long contentLength = headers.getContentLength();
+		if (contentLength == 0 || isStreaming(headers)) {
+			return response;
+		}
+		byte[] buffer = new byte[(contentLength > 0 && contentLength < LIMIT) ? (int) contentLength : LIMIT];
+		int read = 0;
+		boolean ended = false;
+		InputStream in = null;
+		try {
+			in = response.getBody();
+			while (read < buffer.length) {
+				int n = in.read(buffer, read, buffer.length - read);
+				if (n == -1) {
+					ended = true;
+					break;
+				}
+				read += n;
+			}
+			if (!ended && read == contentLength) {
+				ended = true;
+			}
+		}
+		catch (IOException ex) {
+			response.close();
+			if (System.nanoTime() - deadlineNanos >= 0) {
+				HttpTimeoutException timeout = new HttpTimeoutException(
+						"response body still arriving at the deadline, after " + read + " bytes");
+				timeout.initCause(ex);
+				throw timeout;
+			}
+			throw new BrokenOffResponseException(read, contentLength, ex);
+		}
+		if (ended && contentLength > read) {
+			response.close();
+			throw new BrokenOffResponseException(read, contentLength, null);
+		}
+		InputStream start = new ByteArrayInputStream(buffer, 0, read);
+		return new ReadAheadResponse(response, ended ? start : new SequenceInputStream(start, in));
+	}
+
+	private static boolean isStreaming(HttpHeaders headers) {
+		try {
+			MediaType type = headers.getContentType();
+			return type != null && STREAMING_TYPES.contains(type.getType() + "/" + type.getSubtype());
+		}
+		catch (RuntimeException ex) {
+			// An unreadable Content-Type: the converters will say so; reading ahead changes nothing.
+			return false;
+		}
+	}
+
+	@Override
+	public HttpStatusCode getStatusCode() throws IOException {
+		return this.delegate.getStatusCode();
+	}
+
+	@Override
+	public String getStatusText() throws IOException {
+		return this.delegate.getStatusText();
+	}
+
+	@Override
+	public HttpHeaders getHeaders() {
+		return this.delegate.getHeaders();
+	}
+
+	@Override
+	public InputStream getBody() {
+		return this.body;
+	}
+
+	@Override
+	public void close() {
+		this.delegate.close();
+	}
+
+}
