@@ -6,6 +6,7 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.http.client.BufferingClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.SimpleClientHttpRequestFactory;
@@ -52,6 +53,12 @@ final class ResilientHttpClients {
 			ClientHttpRequestFactory application = this.requestFactory.getIfAvailable();
 			if (isUntouchedDefault(own) && application instanceof ServiceClientHttpRequestFactory) {
 				restTemplate.setRequestFactory(application);
+			}
+			else if (own instanceof BufferingClientHttpRequestFactory buffering
+					&& isUntouchedDefault(buffering.getDelegate()) && application instanceof ServiceClientHttpRequestFactory) {
+				// new RestTemplate(new BufferingClientHttpRequestFactory(new SimpleClientHttpRequestFactory())):
+				// the buffering stays, over the factory that applies each service's deadline.
+				restTemplate.setRequestFactory(new BufferingClientHttpRequestFactory(application));
 			}
 			else {
 				noDeadline = "its request factory is a " + own.getClass().getSimpleName()

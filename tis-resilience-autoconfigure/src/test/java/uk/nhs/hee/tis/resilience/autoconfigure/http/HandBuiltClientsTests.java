@@ -3,9 +3,14 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.time.Duration;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -13,7 +18,11 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.http.client.BufferingClientHttpRequestFactory;
+import org.springframework.http.client.ClientHttpRequestFactory;
+import org.springframework.http.client.HttpComponentsClientHttpRequestFactory;
 import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.http.client.JettyClientHttpRequestFactory;
+import org.springframework.http.client.ReactorClientHttpRequestFactory;
 import org.springframework.http.client.SimpleClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
@@ -72,19 +81,46 @@ class HandBuiltClientsTests {
 	}
 
 	@Test
-	void namesAtStartupEveryRestTemplateBeanWhoseRequestFactoryGetsNoDeadline(CapturedOutput output) {
+	void givesTheDeadlineToARestTemplateBufferingOverSpringsDefaultFactory() {
+		legacyAnswersAfter15Seconds();
 		this.runner
 			.withBean("bufferedTemplate", RestTemplate.class,
 					() -> new RestTemplate(new BufferingClientHttpRequestFactory(new SimpleClientHttpRequestFactory())))
-			.withBean("jdkTemplate", RestTemplate.class, () -> new RestTemplate(new JdkClientHttpRequestFactory()))
 			.run((context) -> {
-				assertThat(context).hasNotFailed();
-				assertThat(output).contains("event=unprotected_egress")
-					.contains("bufferedTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: its request "
-							+ "factory is a BufferingClientHttpRequestFactory")
-					.contains("jdkTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: its request "
-							+ "factory is a JdkClientHttpRequestFactory");
+				RestTemplate template = context.getBean(RestTemplate.class);
+				long started = System.nanoTime();
+				assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> people(template))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+				assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+				server.stubFor(get("/legacy/api/people").willReturn(ok("people")));
+				assertThat(people(template)).isEqualTo("people");
 			});
+	}
+
+	static Stream<Arguments> requestFactoriesOfTheirOwn() {
+		return Stream.of(Arguments.of("JdkClientHttpRequestFactory", (Supplier<ClientHttpRequestFactory>) JdkClientHttpRequestFactory::new),
+				Arguments.of("HttpComponentsClientHttpRequestFactory",
+						(Supplier<ClientHttpRequestFactory>) HttpComponentsClientHttpRequestFactory::new),
+				Arguments.of("JettyClientHttpRequestFactory", (Supplier<ClientHttpRequestFactory>) JettyClientHttpRequestFactory::new),
+				Arguments.of("ReactorClientHttpRequestFactory",
+						(Supplier<ClientHttpRequestFactory>) ReactorClientHttpRequestFactory::new),
+				Arguments.of("BufferingClientHttpRequestFactory", (Supplier<ClientHttpRequestFactory>) () -> {
+					SimpleClientHttpRequestFactory simple = new SimpleClientHttpRequestFactory();
+					simple.setReadTimeout(Duration.ofSeconds(30));
+					return new BufferingClientHttpRequestFactory(simple);
+				}));
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@MethodSource("requestFactoriesOfTheirOwn")
+	void namesAtStartupARestTemplateBeanWhoseRequestFactoryGetsNoDeadline(String type,
+			Supplier<ClientHttpRequestFactory> factory, CapturedOutput output) {
+		this.runner.withBean("ownTemplate", RestTemplate.class, () -> new RestTemplate(factory.get())).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(output).containsOnlyOnce("event=unprotected_egress")
+				.contains("ownTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline: its request "
+						+ "factory is a " + type);
+		});
 	}
 
 	@Test
