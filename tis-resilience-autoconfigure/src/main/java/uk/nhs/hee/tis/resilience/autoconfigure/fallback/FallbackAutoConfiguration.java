@@ -12,11 +12,13 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotationMetadata;
+import org.springframework.transaction.interceptor.TransactionInterceptor;
 
 import uk.nhs.hee.tis.resilience.annotation.Resilient;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
@@ -53,6 +55,12 @@ public final class FallbackAutoConfiguration {
 	@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
 	static FallbackBeanCandidates tisFallbackBeanCandidates() {
 		return new FallbackBeanCandidates();
+	}
+
+	@Bean
+	@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+	static FallbackAdvisorPlacement tisFallbackAdvisorPlacement() {
+		return new FallbackAdvisorPlacement();
 	}
 
 	@Bean
@@ -97,6 +105,20 @@ public final class FallbackAutoConfiguration {
 				new LazyResilientMethodInterceptor(registry));
 		advisor.setOrder(RESILIENT_ORDER);
 		return advisor;
+	}
+
+	/** Keeps a failure a fallback answers from marking the caller's transaction rollback-only. */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.transaction.interceptor.TransactionInterceptor")
+	static class TransactionsConfiguration {
+
+		@Bean
+		@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
+		FallbackAwareTransactions tisFallbackAwareTransactions(FallbackMethods fallbackMethods,
+				ObjectProvider<TransactionInterceptor> interceptors) {
+			return new FallbackAwareTransactions(fallbackMethods, interceptors);
+		}
+
 	}
 
 	/** Registers Spring's infrastructure auto-proxy creator (class proxies, as Boot does) if none exists. */

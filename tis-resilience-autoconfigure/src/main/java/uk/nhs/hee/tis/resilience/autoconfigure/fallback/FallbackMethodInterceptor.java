@@ -2,7 +2,12 @@ package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.UndeclaredThrowableException;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
@@ -19,7 +24,11 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
  * Calls the declared fallback when the method fails with a downstream failure. Runs on the caller's
- * thread, so the fallback sees the caller's MDC, trace and security context.
+ * thread, so the fallback sees the caller's MDC, trace and security context. A method that returns a
+ * {@link CompletionStage} falls back when its stage fails, on the thread that completes it. Wrappers
+ * ({@link CompletionException}, {@link ExecutionException}, {@link UndeclaredThrowableException},
+ * {@link InvocationTargetException}) are looked through: the fallback is chosen for, and given, the
+ * failure inside them.
  */
 final class FallbackMethodInterceptor implements MethodInterceptor {
 
@@ -38,26 +47,60 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 
 	@Override
 	public @Nullable Object invoke(MethodInvocation invocation) throws Throwable {
+		Object result;
 		try {
-			return invocation.proceed();
+			result = invocation.proceed();
 		}
-		catch (Throwable failure) {
-			Object target = invocation.getThis();
-			Method method = invocation.getMethod();
-			Class<?> targetClass = (target != null) ? AopUtils.getTargetClass(target) : method.getDeclaringClass();
-			Fallback annotation = FallbackMethods.annotation(method, targetClass);
-			if (annotation == null) {
-				throw failure;
-			}
-			FallbackMethods.Resolved fallback = this.fallbackMethods.resolve(method, targetClass, annotation);
-			if (!fallback.appliesTo(failure)) {
-				throw failure;
-			}
-			long start = System.nanoTime();
-			Object answer = callFallback(fallback, method, target, invocation.getArguments(), failure);
-			recordFallback(failure, System.nanoTime() - start);
-			return answer;
+		catch (Throwable thrown) {
+			return fallBack(invocation, thrown);
 		}
+		if (result instanceof CompletionStage<?> stage
+				&& CompletionStage.class.isAssignableFrom(invocation.getMethod().getReturnType())) {
+			@SuppressWarnings("unchecked")
+			CompletionStage<Object> objects = (CompletionStage<Object>) stage;
+			return objects.exceptionallyCompose((thrown) -> fallBackLater(invocation, thrown));
+		}
+		return result;
+	}
+
+	private @Nullable Object fallBack(MethodInvocation invocation, Throwable thrown) throws Throwable {
+		Throwable failure = unwrap(thrown);
+		Object target = invocation.getThis();
+		Method method = invocation.getMethod();
+		Class<?> targetClass = (target != null) ? AopUtils.getTargetClass(target) : method.getDeclaringClass();
+		Fallback annotation = FallbackMethods.annotation(method, targetClass);
+		if (annotation == null) {
+			throw thrown;
+		}
+		FallbackMethods.Resolved fallback = this.fallbackMethods.resolve(method, targetClass, annotation);
+		if (!fallback.appliesTo(failure)) {
+			throw thrown;
+		}
+		long start = System.nanoTime();
+		Object answer = callFallback(fallback, method, target, invocation.getArguments(), failure, thrown);
+		recordFallback(failure, System.nanoTime() - start);
+		return answer;
+	}
+
+	@SuppressWarnings("unchecked")
+	private CompletionStage<Object> fallBackLater(MethodInvocation invocation, Throwable thrown) {
+		try {
+			Object answer = fallBack(invocation, thrown);
+			return (answer != null) ? (CompletionStage<Object>) answer : CompletableFuture.completedFuture(null);
+		}
+		catch (Throwable ex) {
+			return CompletableFuture.failedFuture(ex);
+		}
+	}
+
+	static Throwable unwrap(Throwable thrown) {
+		Throwable failure = thrown;
+		while ((failure instanceof CompletionException || failure instanceof ExecutionException
+				|| failure instanceof UndeclaredThrowableException || failure instanceof InvocationTargetException)
+				&& failure.getCause() != null && failure.getCause() != failure) {
+			failure = failure.getCause();
+		}
+		return failure;
 	}
 
 	// Tagged with the failed service when the failure names it; other failures are "unknown".
@@ -70,8 +113,9 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 		}
 	}
 
+	// Throws what the method threw (thrown) when no fallback takes the failure inside it.
 	private @Nullable Object callFallback(FallbackMethods.Resolved fallback, Method method, @Nullable Object target,
-			Object[] arguments, Throwable failure) throws Throwable {
+			Object[] arguments, Throwable failure, Throwable thrown) throws Throwable {
 		try {
 			if (fallback.beanType() != null) {
 				Object bean = this.beanFactory.getBean(fallback.beanType());
@@ -79,7 +123,7 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			}
 			Method fallbackMethod = fallback.methodFor(failure, arguments.length);
 			if (fallbackMethod == null) {
-				throw failure;
+				throw thrown;
 			}
 			Object[] fallbackArguments = arguments;
 			if (fallbackMethod.getParameterCount() > arguments.length) {
@@ -89,11 +133,11 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			return fallbackMethod.invoke(target, fallbackArguments);
 		}
 		catch (InvocationTargetException ex) {
-			Throwable thrown = ex.getTargetException();
-			if (thrown != failure) {
-				thrown.addSuppressed(failure);
+			Throwable fallbackFailure = ex.getTargetException();
+			if (fallbackFailure != failure) {
+				fallbackFailure.addSuppressed(failure);
 			}
-			throw thrown;
+			throw fallbackFailure;
 		}
 	}
 

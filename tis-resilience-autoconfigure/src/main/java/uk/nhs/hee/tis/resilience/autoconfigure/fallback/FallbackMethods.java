@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.aop.support.AopUtils;
+import org.springframework.core.ResolvableType;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.util.ClassUtils;
 import org.springframework.util.ConcurrentReferenceHashMap;
@@ -103,8 +104,27 @@ final class FallbackMethods {
 		for (Method method : candidateMethods(targetClass)) {
 			Fallback fallback = annotation(method, targetClass);
 			if (fallback != null) {
+				checkProxyable(method, targetClass);
 				resolve(method, targetClass, fallback);
 			}
+		}
+	}
+
+	// A class proxy cannot override a final or private method: the call would run on the proxy instance
+	// itself, whose fields are all null, and never reach the fallback.
+	private static void checkProxyable(Method method, Class<?> targetClass) {
+		if (method.getDeclaringClass().isInterface()) {
+			return;
+		}
+		int modifiers = method.getModifiers();
+		String problem = Modifier.isFinal(modifiers) ? "final" : Modifier.isPrivate(modifiers) ? "private" : null;
+		if (problem == null && Modifier.isFinal(targetClass.getModifiers())) {
+			problem = "in a final class";
+		}
+		if (problem != null) {
+			throw new IllegalStateException("@Fallback on " + describe(method) + " cannot work: the method is "
+					+ problem + ", so Spring's proxy cannot intercept it and the fallback would never run (the call "
+					+ "would fail inside the proxy instead). Make it a non-final, non-private method of a non-final class.");
 		}
 	}
 
@@ -152,7 +172,7 @@ final class FallbackMethods {
 			if (!candidate.getName().equals(fallback.method()) || candidate.equals(method)) {
 				continue;
 			}
-			String misfit = misfit(method, candidate);
+			String misfit = misfit(method, candidate, targetClass);
 			if (misfit == null) {
 				ReflectionUtils.makeAccessible(candidate);
 				candidates.add(candidate);
@@ -166,16 +186,18 @@ final class FallbackMethods {
 					: String.join("; ", rejected);
 			throw new IllegalStateException("@Fallback(method = \"" + fallback.method() + "\") on " + annotated
 					+ " has no fitting fallback: " + why + ". A fallback takes the same parameters ("
-					+ parameterList(method.getParameterTypes()) + "), optionally followed by one exception parameter, "
-					+ "and returns " + method.getReturnType().getName() + " or a subtype.");
+					+ parameterList(parameterTypes(method, targetClass)) + "), optionally followed by one exception "
+					+ "parameter, and returns " + returnType(method, targetClass).getName() + " or a subtype.");
 		}
 		candidates.sort(Comparator.comparingInt(FallbackMethods::exceptionDepth).reversed());
 		return new Resolved(fallback, List.copyOf(candidates), null);
 	}
 
-	private static @Nullable String misfit(Method method, Method candidate) {
-		Class<?>[] expected = method.getParameterTypes();
-		Class<?>[] actual = candidate.getParameterTypes();
+	// Generic signatures are compared as the target class resolves them: a parent's T cached(String, Exception)
+	// fits a find(String) returning String in a subclass that binds T to String.
+	private static @Nullable String misfit(Method method, Method candidate, Class<?> targetClass) {
+		Class<?>[] expected = parameterTypes(method, targetClass);
+		Class<?>[] actual = parameterTypes(candidate, targetClass);
 		boolean withException = actual.length == expected.length + 1
 				&& Throwable.class.isAssignableFrom(actual[actual.length - 1]);
 		if (actual.length != expected.length && !withException) {
@@ -186,11 +208,25 @@ final class FallbackMethods {
 				return "takes (" + parameterList(actual) + ")";
 			}
 		}
-		if (method.getReturnType() == void.class ? candidate.getReturnType() != void.class
-				: !ClassUtils.isAssignable(method.getReturnType(), candidate.getReturnType())) {
-			return "returns " + candidate.getReturnType().getName();
+		Class<?> expectedReturn = returnType(method, targetClass);
+		Class<?> actualReturn = returnType(candidate, targetClass);
+		if (expectedReturn == void.class ? actualReturn != void.class
+				: !ClassUtils.isAssignable(expectedReturn, actualReturn)) {
+			return "returns " + actualReturn.getName();
 		}
 		return null;
+	}
+
+	private static Class<?>[] parameterTypes(Method method, Class<?> targetClass) {
+		Class<?>[] types = method.getParameterTypes();
+		for (int i = 0; i < types.length; i++) {
+			types[i] = ResolvableType.forMethodParameter(method, i, targetClass).resolve(types[i]);
+		}
+		return types;
+	}
+
+	private static Class<?> returnType(Method method, Class<?> targetClass) {
+		return ResolvableType.forMethodReturnType(method, targetClass).resolve(method.getReturnType());
 	}
 
 	private static @Nullable Class<?> exceptionType(Method fallback) {
@@ -234,6 +270,15 @@ final class FallbackMethods {
 				return Arrays.stream(this.annotation.applyOn()).anyMatch((type) -> type.isInstance(failure));
 			}
 			return DownstreamFailures.isDownstreamFailure(failure);
+		}
+
+		/**
+		 * Whether this fallback answers what a call to the method threw: the failure inside any wrapper
+		 * ({@code CompletionException}, ...) passes applyOn/skipOn and a fallback takes it.
+		 */
+		boolean answers(Throwable thrown, int parameterCount) {
+			Throwable failure = FallbackMethodInterceptor.unwrap(thrown);
+			return appliesTo(failure) && (this.beanType != null || methodFor(failure, parameterCount) != null);
 		}
 
 		/** The fallback method for a failure: the most specific exception match, or null when none takes it. */

@@ -7,6 +7,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.annotation.Fallback;
 import uk.nhs.hee.tis.resilience.annotation.Resilient;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
@@ -60,6 +61,26 @@ class FallbackStartupValidationTests {
 				.hasMessageContaining(UnknownService.Bean.class.getName() + ".users()")
 				.hasMessageContaining("tis.resilience.services.keycloak-admin")
 				.hasMessageContaining("configured services: profile"));
+	}
+
+	@Test
+	void stopsStartupWhenTheAnnotatedMethodIsFinal() {
+		assertStartupFails(FinalMethod.class, FinalMethod.Bean.class.getName() + ".userinfo(String)",
+				"the method is final, so Spring's proxy cannot intercept it");
+	}
+
+	@Test
+	void stopsStartupWhenTheAnnotatedMethodIsPrivate() {
+		assertStartupFails(PrivateMethod.class, PrivateMethod.Bean.class.getName() + ".userinfo(String)",
+				"the method is private");
+	}
+
+	@Test
+	void resolvesAGenericParentsFallbackAgainstTheConcreteType() {
+		this.runner.withUserConfiguration(GenericParent.class).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(context.getBean(GenericParent.SiteLookup.class).find("x")).isEqualTo("cached x");
+		});
 	}
 
 	@Test
@@ -123,6 +144,77 @@ class FallbackStartupValidationTests {
 
 			String cached(String user, Exception first, Exception second) {
 				return "cached";
+			}
+
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Import(FinalMethod.Bean.class)
+	static class FinalMethod {
+
+		static class Bean {
+
+			@Fallback(method = "cached")
+			public final String userinfo(String user) {
+				return user;
+			}
+
+			String cached(String user) {
+				return "cached";
+			}
+
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Import(PrivateMethod.Bean.class)
+	static class PrivateMethod {
+
+		static class Bean {
+
+			@Fallback(method = "cached")
+			private String userinfo(String user) {
+				return user;
+			}
+
+			String cached(String user) {
+				return "cached";
+			}
+
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Import(GenericParent.SiteLookup.class)
+	static class GenericParent {
+
+		abstract static class CachedLookup<T> {
+
+			@Fallback(method = "cached")
+			public abstract T find(String key);
+
+			T cached(String key, Exception ex) {
+				return fromCache(key);
+			}
+
+			abstract T fromCache(String key);
+
+		}
+
+		static class SiteLookup extends CachedLookup<String> {
+
+			@Override
+			public String find(String key) {
+				throw new ServiceUnavailableException("sites", ServiceUnavailableException.Reason.CIRCUIT_OPEN);
+			}
+
+			@Override
+			String fromCache(String key) {
+				return "cached " + key;
 			}
 
 		}
