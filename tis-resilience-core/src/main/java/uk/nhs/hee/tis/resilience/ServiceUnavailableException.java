@@ -131,7 +131,21 @@ public class ServiceUnavailableException extends RuntimeException {
 		THROTTLED("throttled by the service"),
 
 		/** A retry was needed but the service's retry budget was spent. */
-		RETRY_BUDGET_EXHAUSTED("retry budget exhausted");
+		RETRY_BUDGET_EXHAUSTED("retry budget exhausted"),
+
+		/**
+		 * The call needs a service token (client credentials) and none is held: the token endpoint could
+		 * not issue one. The call was not attempted.
+		 * @since 0.2.0
+		 */
+		SERVICE_TOKEN_UNAVAILABLE("no service token: the token endpoint could not issue one"),
+
+		/**
+		 * The call needs a service token and the token endpoint refused the client's credentials
+		 * ({@code invalid_client}, {@code unauthorized_client}, ...). The call was not attempted.
+		 * @since 0.2.0
+		 */
+		CREDENTIALS_REFUSED("the token endpoint refused the client credentials");
 
 		private final String description;
 

@@ -32,7 +32,10 @@ public final class ServiceTokenCache implements AutoCloseable {
 
 	private static final System.Logger logger = System.getLogger(ServiceTokenCache.class.getName());
 
-	/** Tokens are not handed out in their last seconds, so that they do not expire on the way. */
+	/**
+	 * Tokens are not handed out in their last seconds, so that they do not expire on the way: 5 s, or a
+	 * tenth of a shorter-lived token's lifetime.
+	 */
 	static final Duration EXPIRY_ALLOWANCE = Duration.ofSeconds(5);
 
 	private final String name;
@@ -52,6 +55,8 @@ public final class ServiceTokenCache implements AutoCloseable {
 	private volatile @Nullable AccessToken current;
 
 	private volatile int failuresInARow;
+
+	private volatile boolean refused;
 
 	private volatile Instant lastDemandedFetch = Instant.EPOCH;
 
@@ -123,7 +128,19 @@ public final class ServiceTokenCache implements AutoCloseable {
 		if (token == null) {
 			return null;
 		}
-		return this.clock.instant().isBefore(token.expiresAt().minus(EXPIRY_ALLOWANCE)) ? token : null;
+		Duration tenth = Duration.between(token.issuedAt(), token.expiresAt()).dividedBy(10);
+		Duration allowance = (tenth.compareTo(EXPIRY_ALLOWANCE) < 0) ? tenth : EXPIRY_ALLOWANCE;
+		return this.clock.instant().isBefore(token.expiresAt().minus(allowance)) ? token : null;
+	}
+
+	/**
+	 * Returns whether the last fetch failed because the token endpoint refused the client's credentials
+	 * ({@link RefusedCredentialsException}), rather than being unreachable.
+	 * @return whether the credentials were refused
+	 * @since 0.2.0
+	 */
+	public boolean credentialsRefused() {
+		return this.refused;
 	}
 
 	private void askForFetch() {
@@ -137,7 +154,9 @@ public final class ServiceTokenCache implements AutoCloseable {
 		}
 		Instant now = this.clock.instant();
 		synchronized (this) {
-			if (now.isBefore(this.lastDemandedFetch.plus(this.settings.minBackoff()))) {
+			// While the endpoint keeps failing, callers ask no more often than the background retries do.
+			Duration wait = (this.failuresInARow > 0) ? backoff() : this.settings.minBackoff();
+			if (now.isBefore(this.lastDemandedFetch.plus(wait))) {
 				return;
 			}
 			this.lastDemandedFetch = now;
@@ -151,11 +170,25 @@ public final class ServiceTokenCache implements AutoCloseable {
 			AccessToken token = this.source.fetch();
 			this.current = token;
 			this.failuresInARow = 0;
+			this.refused = false;
 			return true;
+		}
+		catch (RefusedCredentialsException ex) {
+			this.failedFetches.incrementAndGet();
+			this.failuresInARow++;
+			if (!this.refused) {
+				this.refused = true;
+				logger.log(Level.ERROR, "tis-resilience event=service_token_refused client=" + this.name + " error="
+						+ ex.getMessage() + " reason=\"the token endpoint refused this client's credentials; check "
+						+ "spring.security.oauth2.client.registration." + this.name + ".client-id and client-secret, "
+						+ "and the client's settings in the issuer. Fetching again with backoff, up to the max-backoff\"");
+			}
+			return false;
 		}
 		catch (Exception ex) {
 			this.failedFetches.incrementAndGet();
 			this.failuresInARow++;
+			this.refused = false;
 			if (this.failuresInARow == 1) {
 				AccessToken token = this.current;
 				logger.log(Level.WARNING, "tis-resilience event=service_token_fetch_failed client=" + this.name
@@ -174,6 +207,10 @@ public final class ServiceTokenCache implements AutoCloseable {
 			long jitter = (long) (lifetime.toMillis() * 0.05 * ThreadLocalRandom.current().nextDouble());
 			return Duration.between(this.clock.instant(), due).minusMillis(jitter);
 		}
+		return backoff();
+	}
+
+	private Duration backoff() {
 		Duration backoff = this.settings.minBackoff().multipliedBy(1L << Math.min(this.failuresInARow, 16));
 		return (backoff.compareTo(this.settings.maxBackoff()) < 0) ? backoff : this.settings.maxBackoff();
 	}

@@ -104,11 +104,19 @@ class ServiceTokenCacheTests {
 
 	@Test
 	void stopsHandingOutATokenOnceItExpires() {
-		ServiceTokenCache cache = cache(issuing(ServiceTokenCache.EXPIRY_ALLOWANCE.plusSeconds(1)));
+		ServiceTokenCache cache = cache(issuing(Duration.ofSeconds(2)));
 		cache.start();
 		assertThat(cache.token()).isEqualTo("token-1");
 		this.issuerDown.set(true);
 		await().atMost(Duration.ofSeconds(5)).until(() -> cache.token() == null);
+	}
+
+	@Test
+	void handsOutATokenShorterLivedThanTheExpiryAllowanceUntilItsLastTenth() {
+		// A 4 s token: not held back for the whole 5 s allowance, which would leave nothing to use.
+		ServiceTokenCache cache = cache(issuing(Duration.ofSeconds(4)));
+		cache.start();
+		assertThat(cache.token()).isEqualTo("token-1");
 	}
 
 }

@@ -1,10 +1,14 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.token;
 
 import java.net.http.HttpClient;
+import java.text.ParseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+
+import com.nimbusds.jwt.JWTParser;
 
 import org.jspecify.annotations.Nullable;
 
@@ -16,13 +20,16 @@ import org.springframework.security.oauth2.client.registration.ClientRegistratio
 import org.springframework.security.oauth2.client.http.OAuth2ErrorResponseErrorHandler;
 import org.springframework.security.oauth2.client.registration.ClientRegistrationRepository;
 import org.springframework.security.oauth2.core.AuthorizationGrantType;
+import org.springframework.security.oauth2.core.OAuth2AuthorizationException;
 import org.springframework.security.oauth2.core.OAuth2AccessToken;
 import org.springframework.security.oauth2.core.http.converter.OAuth2AccessTokenResponseHttpMessageConverter;
+import org.springframework.web.client.HttpClientErrorException;
 import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.token.AccessToken;
+import uk.nhs.hee.tis.resilience.token.RefusedCredentialsException;
 import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
 
 /**
@@ -32,6 +39,12 @@ import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
  * body included, however slowly the token endpoint answers.
  */
 final class ClientCredentialsServiceTokens implements ServiceTokenProvider, AutoCloseable {
+
+	/** Lifetime of a token whose response states none and that is not a JWT with an {@code exp}: 60 s. */
+	static final Duration UNSTATED_LIFETIME = Duration.ofSeconds(60);
+
+	private static final Set<String> REFUSALS = Set.of("invalid_client", "unauthorized_client", "invalid_grant",
+			"invalid_scope", "access_denied");
 
 	private final Map<String, ServiceTokenCache> cachesByService = new LinkedHashMap<>();
 
@@ -84,12 +97,58 @@ final class ClientCredentialsServiceTokens implements ServiceTokenProvider, Auto
 	}
 
 	private static AccessToken fetch(RestClientClientCredentialsTokenResponseClient client,
-			ClientRegistration registration) {
-		OAuth2AccessToken token = client.getTokenResponse(new OAuth2ClientCredentialsGrantRequest(registration))
-			.getAccessToken();
+			ClientRegistration registration) throws RefusedCredentialsException {
+		OAuth2AccessToken token;
+		try {
+			token = client.getTokenResponse(new OAuth2ClientCredentialsGrantRequest(registration)).getAccessToken();
+		}
+		catch (OAuth2AuthorizationException ex) {
+			String refusal = refusal(ex);
+			if (refusal != null) {
+				throw new RefusedCredentialsException(refusal, ex);
+			}
+			throw ex;
+		}
 		Instant issuedAt = (token.getIssuedAt() != null) ? token.getIssuedAt() : Instant.now();
-		Instant expiresAt = (token.getExpiresAt() != null) ? token.getExpiresAt() : issuedAt.plusSeconds(60);
-		return new AccessToken(token.getTokenValue(), issuedAt, expiresAt);
+		return new AccessToken(token.getTokenValue(), issuedAt, expiresAt(token, issuedAt));
+	}
+
+	/**
+	 * When a token expires. Spring Security reads a response without {@code expires_in} (or with 0) as a
+	 * token that expires one second after it was issued; such a token is given the expiry in its own
+	 * {@code exp} claim when it is a JWT (Keycloak's are), else {@link #UNSTATED_LIFETIME}. The claim is
+	 * read only to schedule the refresh: the token is not trusted here, the service it is sent to checks it.
+	 */
+	private static Instant expiresAt(OAuth2AccessToken token, Instant issuedAt) {
+		Instant stated = token.getExpiresAt();
+		if (stated != null && Duration.between(issuedAt, stated).compareTo(Duration.ofSeconds(1)) > 0) {
+			return stated;
+		}
+		try {
+			java.util.Date exp = JWTParser.parse(token.getTokenValue()).getJWTClaimsSet().getExpirationTime();
+			if (exp != null && exp.toInstant().isAfter(issuedAt)) {
+				return exp.toInstant();
+			}
+		}
+		catch (ParseException ex) {
+			// An opaque token: its lifetime is unknown.
+		}
+		return issuedAt.plus(UNSTATED_LIFETIME);
+	}
+
+	// RFC 6749 section 5.2: errors that say the client's credentials or grant were refused. A 401 or 403 whose
+	// body Spring Security could not read says the same.
+	private static @Nullable String refusal(OAuth2AuthorizationException ex) {
+		String code = ex.getError().getErrorCode();
+		if (REFUSALS.contains(code)) {
+			return code;
+		}
+		for (Throwable cause = ex.getCause(); cause != null; cause = cause.getCause()) {
+			if (cause instanceof HttpClientErrorException.Unauthorized || cause instanceof HttpClientErrorException.Forbidden) {
+				return ((HttpClientErrorException) cause).getStatusCode().toString();
+			}
+		}
+		return null;
 	}
 
 	void start() {
@@ -108,7 +167,8 @@ final class ClientCredentialsServiceTokens implements ServiceTokenProvider, Auto
 		}
 		String token = cache.token();
 		if (token == null) {
-			throw new ServiceUnavailableException(this.registrationByService.get(service), Reason.CONNECT_FAILURE);
+			throw new ServiceUnavailableException(service,
+					cache.credentialsRefused() ? Reason.CREDENTIALS_REFUSED : Reason.SERVICE_TOKEN_UNAVAILABLE);
 		}
 		return token;
 	}

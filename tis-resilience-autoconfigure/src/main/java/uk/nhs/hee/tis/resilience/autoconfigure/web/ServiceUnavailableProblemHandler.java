@@ -95,6 +95,8 @@ final class ServiceUnavailableProblemHandler {
 			case SERVER_ERROR -> "it failed";
 			case THROTTLED -> "it asked callers to slow down";
 			case RETRY_BUDGET_EXHAUSTED -> "it keeps failing";
+			case SERVICE_TOKEN_UNAVAILABLE -> "this service could not get a token to call it";
+			case CREDENTIALS_REFUSED -> "this service's credentials for it were refused";
 		};
 	}
 

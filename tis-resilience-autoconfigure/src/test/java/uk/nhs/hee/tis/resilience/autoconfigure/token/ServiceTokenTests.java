@@ -13,7 +13,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.token.ServiceTokenCache;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.absent;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -26,6 +28,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
@@ -130,6 +133,90 @@ class ServiceTokenTests {
 				.ignoreExceptionsInstanceOf(ServiceUnavailableException.class)
 				.untilAsserted(
 					() -> assertThat(callReference(client)).isEqualTo("bulk"));
+		});
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "no expires_in", "expires_in 0", "expires_in 4", "JWT without expires_in" })
+	void usesATokenWhoseResponseStatesNoUsefulLifetime(String response) throws Exception {
+		String token = response.startsWith("JWT") ? unsignedJwtExpiringIn(Duration.ofMinutes(10)) : "token-1";
+		String expiresIn = switch (response) {
+			case "expires_in 0" -> ",\"expires_in\":0";
+			case "expires_in 4" -> ",\"expires_in\":4";
+			default -> "";
+		};
+		server.stubFor(post(TOKEN_PATH).willReturn(
+				okJson("{\"access_token\":\"" + token + "\",\"token_type\":\"Bearer\"" + expiresIn + "}")));
+		server.stubFor(get("/reference/api/bulk").withHeader("Authorization", equalTo("Bearer " + token)).willReturn(ok("bulk")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			for (int i = 0; i < 10; i++) {
+				assertThat(callReference(client)).isEqualTo("bulk");
+			}
+			assertThat(server.findAll(postRequestedFor(urlPathEqualTo(TOKEN_PATH)))).hasSize(1);
+		});
+	}
+
+	private static String unsignedJwtExpiringIn(Duration lifetime) {
+		java.util.Base64.Encoder encoder = java.util.Base64.getUrlEncoder().withoutPadding();
+		String header = encoder.encodeToString("{\"alg\":\"none\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+		long exp = java.time.Instant.now().plus(lifetime).getEpochSecond();
+		String claims = encoder.encodeToString(("{\"sub\":\"tcs\",\"exp\":" + exp + "}")
+			.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+		return header + "." + claims + ".";
+	}
+
+	@ParameterizedTest(name = "{0} {1}")
+	@org.junit.jupiter.params.provider.CsvSource({ "401, invalid_client", "400, unauthorized_client" })
+	void backsOffAndSaysSoWhenTheTokenEndpointRefusesTheCredentials(int status, String error) {
+		// The cache logs through System.Logger, which is java.util.logging here.
+		java.util.List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+		java.util.logging.Logger log = java.util.logging.Logger.getLogger(ServiceTokenCache.class.getName());
+		java.util.logging.Handler handler = new java.util.logging.Handler() {
+
+			@Override
+			public void publish(java.util.logging.LogRecord record) {
+				if (record.getLevel() == java.util.logging.Level.SEVERE) {
+					errors.add(record.getMessage());
+				}
+			}
+
+			@Override
+			public void flush() {
+			}
+
+			@Override
+			public void close() {
+			}
+
+		};
+		log.addHandler(handler);
+		server.stubFor(post(TOKEN_PATH).willReturn(aResponse().withStatus(status)
+			.withHeader("Content-Type", "application/json")
+			.withBody("{\"error\":\"" + error + "\",\"error_description\":\"Invalid client credentials\"}")));
+		this.runner.withPropertyValues("tis.resilience.service-tokens.min-backoff=1s",
+				"tis.resilience.service-tokens.max-backoff=30s")
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				for (int i = 0; i < 20; i++) {
+					assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> callReference(client))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CREDENTIALS_REFUSED))
+						.satisfies((ex) -> assertThat(ex.service()).isEqualTo("reference"));
+				}
+				assertThat(server.findAll(postRequestedFor(urlPathEqualTo(TOKEN_PATH)))).hasSizeLessThanOrEqualTo(2);
+				server.verify(0, getRequestedFor(urlPathEqualTo("/reference/api/bulk")));
+				assertThat(errors).singleElement().asString().contains("event=service_token_refused client=tcs");
+			});
+		log.removeHandler(handler);
+	}
+
+	@Test
+	void saysTheTokenCouldNotBeHadWhenTheTokenEndpointIsDown() {
+		server.stubFor(post(TOKEN_PATH).willReturn(aResponse().withStatus(503)));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> callReference(client))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.SERVICE_TOKEN_UNAVAILABLE));
 		});
 	}
 
