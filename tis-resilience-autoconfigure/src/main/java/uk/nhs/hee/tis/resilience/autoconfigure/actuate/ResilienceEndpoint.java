@@ -10,10 +10,11 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
+import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
+import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
 
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -22,8 +23,9 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * {@code /actuator/resilience}: every service with its effective policy, breaker state, rejections
  * and last state changes (read); and an operator's {@code force-open}, {@code close} or
  * {@code disable} of one service's breaker (write), each logged as a WARN line naming the principal.
+ * A web endpoint: its write operation answers 404 and 400 as Boot's do, which needs HTTP statuses.
  */
-@Endpoint(id = "resilience")
+@WebEndpoint(id = "resilience")
 final class ResilienceEndpoint {
 
 	private static final Log logger = LogFactory.getLog(ResilienceEndpoint.class);
@@ -55,27 +57,38 @@ final class ResilienceEndpoint {
 			.orElse(null);
 	}
 
+	/**
+	 * Changes one service's breaker. Answers as Boot's own endpoints do: 404 for a service the starter does
+	 * not know (nothing is created or changed), 400 for an unknown action, both with an {@code error}
+	 * saying why and no stack trace in the log.
+	 */
 	@WriteOperation
-	@Nullable Map<String, Object> act(@Selector String service, String action, @Nullable Principal principal) {
+	WebEndpointResponse<Map<String, Object>> act(@Selector String service, String action,
+			@Nullable Principal principal) {
 		ServiceGuard guard = this.registry.guards()
 			.stream()
 			.filter((candidate) -> candidate.name().equals(service))
 			.findFirst()
 			.orElse(null);
 		if (guard == null) {
-			return null;
+			return new WebEndpointResponse<>(Map.of("error", "no service named '" + service + "'"),
+					WebEndpointResponse.STATUS_NOT_FOUND);
 		}
 		CircuitBreaker breaker = guard.circuitBreaker();
 		switch (action) {
 			case "force-open" -> breaker.transitionToForcedOpenState();
 			case "close" -> breaker.transitionToClosedState();
 			case "disable" -> breaker.transitionToDisabledState();
-			default -> throw new IllegalArgumentException("action must be one of " + ACTIONS + " but was " + action);
+			default -> {
+				return new WebEndpointResponse<>(
+						Map.of("error", "action must be one of " + ACTIONS + " but was '" + action + "'"),
+						WebEndpointResponse.STATUS_BAD_REQUEST);
+			}
 		}
 		guard.observeState();
 		logger.warn("tis-resilience event=operator_action service=" + service + " action=" + action + " principal="
 				+ ((principal != null) ? principal.getName() : "anonymous"));
-		return describe(guard);
+		return new WebEndpointResponse<>(describe(guard));
 	}
 
 	private static Map<String, Object> describe(ServiceGuard guard) {

@@ -194,7 +194,8 @@ class ResilienceObservabilityTests {
 			assertThat(services).containsKeys("profile", "reference");
 			assertThat((Map<String, Object>) services.get("profile")).containsEntry("state", "CLOSED")
 				.containsKey("policy");
-			endpoint.act("profile", "force-open", new TestingAuthenticationToken("ops-ada", null));
+			assertThat(endpoint.act("profile", "force-open", new TestingAuthenticationToken("ops-ada", null)).getStatus())
+				.isEqualTo(200);
 			assertThat(output).contains("tis-resilience event=operator_action service=profile action=force-open principal=ops-ada");
 			RestClient client = context.getBean(RestClient.Builder.class).build();
 			server.resetRequests();
