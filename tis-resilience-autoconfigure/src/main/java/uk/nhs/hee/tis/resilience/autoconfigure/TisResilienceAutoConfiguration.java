@@ -9,6 +9,7 @@ import org.springframework.core.env.Environment;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.policy.CallListener;
+import uk.nhs.hee.tis.resilience.policy.FailureClassifier;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -36,11 +37,17 @@ public final class TisResilienceAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,
-			ObjectProvider<CallListener> listeners, Environment environment) {
+			ObjectProvider<CallListener> listeners, ObjectProvider<FailureClassifier> classifiers, Environment environment) {
 		EnvironmentVariableKeys.check(environment);
 		CallListener listener = new CompositeCallListener(listeners.orderedStream().toList());
+		// The application's classifiers first, in order, then Spring's exceptions, then the JDK's.
+		FailureClassifier classifier = classifiers.orderedStream()
+			.reduce(FailureClassifier::orElse)
+			.map((applications) -> applications.orElse(new SpringFailureClassifier()))
+			.orElseGet(SpringFailureClassifier::new)
+			.orElse(FailureClassifier.standard());
 		ServiceGuardRegistry registry = new ServiceGuardRegistry(properties.defaultPolicy(),
-				properties.servicePolicies(), properties.maxUnconfiguredServices(), listener);
+				properties.servicePolicies(), properties.maxUnconfiguredServices(), listener, classifier);
 		ServiceGuardLogger.attach(registry, properties.serviceUrls());
 		return registry;
 	}

@@ -50,6 +50,15 @@ public final class ServiceGuard {
 
 	private final CallListener listener;
 
+	private final FailureClassifier classifier;
+
+	/**
+	 * The guards the current thread is inside, innermost last: a call to a service made while a call to
+	 * the same service is running (a protected HTTP call inside {@code CircuitBreakerFactory.run} or a
+	 * {@code @Resilient} method) is one logical call, and enters the guard once.
+	 */
+	private static final ThreadLocal<ArrayDeque<ServiceGuard>> ENTERED = ThreadLocal.withInitial(ArrayDeque::new);
+
 	private volatile long openedAtNanos;
 
 	private final Deque<Transition> transitions = new ArrayDeque<>();
@@ -57,7 +66,8 @@ public final class ServiceGuard {
 	private final AtomicReference<State> observedState = new AtomicReference<>(State.CLOSED);
 
 	ServiceGuard(String name, ServicePolicy policy, CircuitBreaker circuitBreaker, Bulkhead bulkhead,
-			CallListener listener) {
+			CallListener listener, FailureClassifier classifier) {
+		this.classifier = classifier;
 		this.name = name;
 		this.policy = policy;
 		this.circuitBreaker = circuitBreaker;
@@ -102,9 +112,10 @@ public final class ServiceGuard {
 	}
 
 	/**
-	 * Runs a plain callable under the policy. Its exceptions are classified like HTTP client
-	 * exceptions (connect failures and timeouts count against the service); it is retried only when
-	 * {@code idempotent}, or when its connection was never established, and never after a timeout.
+	 * Runs a plain callable under the policy. Its exceptions are classified by the registry's
+	 * {@link FailureClassifier} (connect failures, timeouts, transient JDBC and data-access failures count
+	 * against the service; any other exception counts as a call the service completed); it is retried only
+	 * when {@code idempotent}, or when its connection was never established, and never after a timeout.
 	 * @param <T> the result type
 	 * @param idempotent whether the callable may be run again after it may have reached the service
 	 * @param callable the work; it must bound its own time by the policy's response timeout
@@ -129,7 +140,10 @@ public final class ServiceGuard {
 	}
 
 	/**
-	 * Runs one logical call under the policy.
+	 * Runs one logical call under the policy. A call made while the same thread is already inside a call to
+	 * this service (nested: a protected HTTP call inside {@code CircuitBreakerFactory.run} for the same
+	 * service) is part of that call: it runs its attempt under the deadline and nothing else, and the outer
+	 * call alone holds the breaker's permission and a bulkhead slot, retries and counts the outcome.
 	 * @param <T> the result type
 	 * @param call the call
 	 * @return what {@link GuardedCall#handOver} returns for the final result
@@ -138,6 +152,30 @@ public final class ServiceGuard {
 	 * @throws Exception what an attempt threw, when it is not a failure of the service
 	 */
 	public <T> T execute(GuardedCall<T> call) throws Exception {
+		ArrayDeque<ServiceGuard> entered = ENTERED.get();
+		if (entered.contains(this)) {
+			return nested(call);
+		}
+		entered.addLast(this);
+		try {
+			return guarded(call);
+		}
+		finally {
+			entered.removeLastOccurrence(this);
+		}
+	}
+
+	// Inside a call to the same service: the outer call holds the breaker's permission and the bulkhead
+	// slot, retries, and counts the outcome; this one only runs its attempt under the deadline.
+	private <T> T nested(GuardedCall<T> call) throws Exception {
+		T result = call.attempt(this.policy.responseTimeout());
+		if (call.finishesAtHandOver()) {
+			return result;
+		}
+		return call.handOver(result, call.failureOf(result), NestedCompletion.INSTANCE);
+	}
+
+	private <T> T guarded(GuardedCall<T> call) throws Exception {
 		boolean permitted = this.circuitBreaker.tryAcquirePermission();
 		observeState();
 		if (!permitted) {
@@ -158,9 +196,12 @@ public final class ServiceGuard {
 			}
 			catch (Exception ex) {
 				this.bulkhead.onComplete();
-				Reason reason = HttpFailureClassifier.reasonForException(ex);
+				Reason reason = this.classifier.classify(ex);
 				if (reason == null) {
-					this.circuitBreaker.releasePermission();
+					// Not the service failing (a bug, a refused argument): the service did its part. Counted, so
+					// that a slow call still counts as slow.
+					this.circuitBreaker.onSuccess(elapsed(start), TimeUnit.NANOSECONDS);
+					observeState();
 					throw ex;
 				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
@@ -341,6 +382,20 @@ public final class ServiceGuard {
 	public record Transition(State from, State to, Instant at, float failureRate, float slowCallRate) {
 	}
 
+	private enum NestedCompletion implements CallCompletion {
+
+		INSTANCE;
+
+		@Override
+		public void finish(GuardedCall.@Nullable Failure failure) {
+		}
+
+		@Override
+		public void finish(Throwable exception) {
+		}
+
+	}
+
 	private enum RetryDecision {
 
 		RETRY, NO, BUDGET_EXHAUSTED
@@ -367,13 +422,13 @@ public final class ServiceGuard {
 
 		@Override
 		public void finish(Throwable exception) {
-			Reason reason = HttpFailureClassifier.reasonForException(exception);
+			Reason reason = ServiceGuard.this.classifier.classify(exception);
 			if (reason != null) {
 				finish(new GuardedCall.Failure(reason, null));
 			}
-			else if (this.finished.compareAndSet(false, true)) {
-				ServiceGuard.this.bulkhead.onComplete();
-				ServiceGuard.this.circuitBreaker.releasePermission();
+			else {
+				// Not the service failing: it did its part, as in execute().
+				finish((GuardedCall.Failure) null);
 			}
 		}
 

@@ -47,6 +47,8 @@ public final class ServiceGuardRegistry {
 
 	private final CallListener listener;
 
+	private final FailureClassifier classifier;
+
 	/**
 	 * Creates a registry.
 	 * @param defaults the policy of services that are not configured
@@ -67,7 +69,23 @@ public final class ServiceGuardRegistry {
 	 */
 	public ServiceGuardRegistry(ServicePolicy defaults, Map<String, ServicePolicy> configured,
 			int maxUnconfiguredServices, CallListener listener) {
+		this(defaults, configured, maxUnconfiguredServices, listener, FailureClassifier.standard());
+	}
+
+	/**
+	 * Creates a registry whose guards tell a listener of every call and classify failures with a
+	 * classifier of the application's.
+	 * @param defaults the policy of services that are not configured
+	 * @param configured the policy of each configured service, by name
+	 * @param maxUnconfiguredServices how many unconfigured services get a guard of their own
+	 * @param listener told of every call as it ends
+	 * @param classifier says which exceptions mean a service failed
+	 * @since 0.2.0
+	 */
+	public ServiceGuardRegistry(ServicePolicy defaults, Map<String, ServicePolicy> configured,
+			int maxUnconfiguredServices, CallListener listener, FailureClassifier classifier) {
 		this.listener = Objects.requireNonNull(listener, "listener");
+		this.classifier = Objects.requireNonNull(classifier, "classifier");
 		this.defaults = Objects.requireNonNull(defaults, "defaults");
 		this.configured = Collections.unmodifiableMap(new LinkedHashMap<>(configured));
 		this.maxUnconfiguredServices = maxUnconfiguredServices;
@@ -167,7 +185,7 @@ public final class ServiceGuardRegistry {
 			.writableStackTraceEnabled(false)
 			.build();
 		return new ServiceGuard(name, policy, this.circuitBreakers.circuitBreaker(name, breakerConfig),
-				this.bulkheads.bulkhead(name, bulkheadConfig), this.listener);
+				this.bulkheads.bulkhead(name, bulkheadConfig), this.listener, this.classifier);
 	}
 
 }
