@@ -1,6 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
 import org.jspecify.annotations.Nullable;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -13,11 +14,19 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall;
  * The {@code tis.resilience.call} Observation of one protected call, stopped when the call really
  * ends: for a response handed to the caller, when its body has been read, has failed or is closed
  * (the same moment the guard records the outcome), so a body dribbled past the deadline is traced as
- * a timeout, as the call metrics count it. One instrument per call, stopped once.
+ * a timeout, as the call metrics count it. One instrument per call, stopped once; each attempt has its
+ * own child, {@value #ATTEMPT}.
  */
 final class ObservedCall {
 
+	/** The Observation of each attempt of a call, a child of the call's: retries show as siblings. */
+	static final String ATTEMPT = "tis.resilience.attempt";
+
 	private final Observation observation;
+
+	private final ObservationRegistry registry;
+
+	private final String service;
 
 	private boolean handedOver;
 
@@ -27,8 +36,34 @@ final class ObservedCall {
 
 	private boolean stopped;
 
-	ObservedCall(Observation observation) {
+	ObservedCall(Observation observation, ObservationRegistry registry, String service) {
 		this.observation = observation;
+		this.registry = registry;
+		this.service = service;
+	}
+
+	/**
+	 * Starts the observation of one attempt, numbered from 1, as a child of the call's. It is stopped by
+	 * {@link #attemptEnded} when the attempt's answer (headers, and any body read ahead) or failure is in.
+	 */
+	Observation attemptStarted(int attempt) {
+		return Observation.createNotStarted(ATTEMPT, this.registry)
+			.contextualName("tis-resilience " + this.service + " attempt " + attempt)
+			.lowCardinalityKeyValue("service", this.service)
+			.highCardinalityKeyValue("attempt", String.valueOf(attempt))
+			.parentObservation(this.observation)
+			.start();
+	}
+
+	/** Stops an attempt's observation with how it ended: its outcome and the status, or the error. */
+	static void attemptEnded(Observation attempt, CallOutcome outcome, @Nullable Integer status,
+			@Nullable Throwable error) {
+		attempt.lowCardinalityKeyValue("outcome", outcome.tagValue());
+		attempt.lowCardinalityKeyValue("status", (status != null) ? String.valueOf(status) : "none");
+		if (error != null) {
+			attempt.error(error);
+		}
+		attempt.stop();
 	}
 
 	/** The guard's completion of this call, which also ends the observation once handed over. */

@@ -96,7 +96,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			.contextualName("tis-resilience " + guard.name())
 			.lowCardinalityKeyValue("service", guard.name())
 			.start();
-		ObservedCall observed = new ObservedCall(observation);
+		ObservedCall observed = new ObservedCall(observation, observations, guard.name());
 		try (Observation.Scope scope = observation.openScope()) {
 			ClientHttpResponse response = protect(guard, request, body, execution, observed);
 			if (response instanceof GuardedClientHttpResponse
@@ -121,8 +121,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	}
 
 	private static CallOutcome outcomeOf(Exception failure) {
-		return (failure instanceof ServiceUnavailableException unavailable) ? CallOutcome.of(unavailable.reason())
-				: CallOutcome.FAILURE;
+		Reason reason = HttpFailureClassifier.reasonForException(failure);
+		return (reason != null) ? CallOutcome.of(reason) : CallOutcome.FAILURE;
 	}
 
 	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,
@@ -300,14 +300,28 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		public ClientHttpResponse attempt(Duration timeout) throws IOException {
 			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
 			this.attempts++;
-			ClientHttpResponse response = this.execution.execute(this.request, this.body);
-			// While another attempt may follow, a body that breaks off is retried rather than handed over:
-			// read its start now, before the caller sees any of it.
-			if (this.idempotent && this.attempts < this.maxAttempts && failureOf(response) == null
-					&& this.request.getMethod() != HttpMethod.HEAD) {
-				return ReadAheadResponse.readAhead(response, this.deadlineNanos);
+			Observation attempt = (this.observed != null) ? this.observed.attemptStarted(this.attempts) : null;
+			try {
+				ClientHttpResponse response = this.execution.execute(this.request, this.body);
+				Failure failure = failureOf(response);
+				// While another attempt may follow, a body that breaks off is retried rather than handed over:
+				// read its start now, before the caller sees any of it.
+				if (this.idempotent && this.attempts < this.maxAttempts && failure == null
+						&& this.request.getMethod() != HttpMethod.HEAD) {
+					response = ReadAheadResponse.readAhead(response, this.deadlineNanos);
+				}
+				if (attempt != null) {
+					ObservedCall.attemptEnded(attempt, (failure != null) ? CallOutcome.of(failure.reason())
+							: CallOutcome.SUCCESS, response.getStatusCode().value(), null);
+				}
+				return response;
 			}
-			return response;
+			catch (IOException | RuntimeException ex) {
+				if (attempt != null) {
+					ObservedCall.attemptEnded(attempt, outcomeOf(ex), null, ex);
+				}
+				throw ex;
+			}
 		}
 
 		@Override

@@ -96,7 +96,10 @@ class ResilienceObservabilityTests {
 	void observesEachProtectedCallSoThatItAppearsInTraces() {
 		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
 		TestObservationRegistry observations = TestObservationRegistry.create();
-		this.runner.withBean(ObservationRegistry.class, () -> observations).run((context) -> {
+		this.runner.withBean(ObservationRegistry.class, () -> observations)
+			// A first call in a cold JVM can take longer than the 300 ms the dribbling tests need.
+			.withPropertyValues("tis.resilience.services.profile.response-timeout=5s")
+			.run((context) -> {
 			profile(context.getBean(RestClient.Builder.class).build());
 			TestObservationRegistryAssert.assertThat(observations)
 				.hasObservationWithNameEqualTo("tis.resilience.call")
@@ -105,6 +108,48 @@ class ResilienceObservabilityTests {
 				.hasLowCardinalityKeyValue("outcome", "success")
 				.hasBeenStopped();
 		});
+	}
+
+	@Test
+	void observesEachAttemptAsAChildOfTheOneCall() {
+		server.stubFor(get("/profile/api/userinfo").inScenario("retried")
+			.whenScenarioStateIs(com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED)
+			.willReturn(com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable())
+			.willSetStateTo("healed"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("retried").whenScenarioStateIs("healed").willReturn(ok("me")));
+		java.util.List<io.micrometer.observation.Observation.Context> stopped = new java.util.concurrent.CopyOnWriteArrayList<>();
+		ObservationRegistry observations = ObservationRegistry.create();
+		observations.observationConfig().observationHandler(new io.micrometer.observation.ObservationHandler<>() {
+
+			@Override
+			public boolean supportsContext(io.micrometer.observation.Observation.Context context) {
+				return true;
+			}
+
+			@Override
+			public void onStop(io.micrometer.observation.Observation.Context context) {
+				stopped.add(context);
+			}
+
+		});
+		this.runner.withBean(ObservationRegistry.class, () -> observations)
+			.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2",
+					"tis.resilience.services.profile.retry.initial-backoff=10ms",
+					"tis.resilience.services.profile.response-timeout=5s")
+			.run((context) -> {
+				assertThat(profile(context.getBean(RestClient.Builder.class).build())).isEqualTo("me");
+				java.util.List<io.micrometer.observation.Observation.Context> attempts = stopped.stream()
+					.filter((observed) -> "tis.resilience.attempt".equals(observed.getName()))
+					.toList();
+				assertThat(attempts).hasSize(2);
+				assertThat(attempts).allSatisfy((attempt) -> assertThat(
+						attempt.getParentObservation().getContextView().getName()).isEqualTo("tis.resilience.call"));
+				assertThat(attempts.get(0).getLowCardinalityKeyValue("outcome").getValue()).isEqualTo("failure");
+				assertThat(attempts.get(0).getLowCardinalityKeyValue("status").getValue()).isEqualTo("503");
+				assertThat(attempts.get(1).getLowCardinalityKeyValue("outcome").getValue()).isEqualTo("success");
+				assertThat(attempts.get(1).getHighCardinalityKeyValue("attempt").getValue()).isEqualTo("2");
+				assertThat(stopped).filteredOn((observed) -> "tis.resilience.call".equals(observed.getName())).hasSize(1);
+			});
 	}
 
 	@Test
