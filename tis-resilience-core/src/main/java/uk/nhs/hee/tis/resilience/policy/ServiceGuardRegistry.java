@@ -176,6 +176,9 @@ public final class ServiceGuardRegistry {
 			.slowCallRateThreshold(breaker.slowCallRateThreshold())
 			.slowCallDurationThreshold(breaker.slowCallDurationThreshold())
 			.waitDurationInOpenState(breaker.waitDurationInOpenState())
+			// Half-open once the wait is over, call or no call: readiness that depends on a critical service
+			// recovers without waiting for traffic that a load balancer honouring readiness never sends.
+			.automaticTransitionFromOpenToHalfOpenEnabled(true)
 			.permittedNumberOfCallsInHalfOpenState(breaker.permittedCallsInHalfOpenState())
 			.writableStackTraceEnabled(false)
 			.build();

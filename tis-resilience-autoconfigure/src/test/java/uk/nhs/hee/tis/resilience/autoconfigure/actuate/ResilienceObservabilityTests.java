@@ -38,6 +38,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
+import static org.awaitility.Awaitility.await;
 
 /** Meters, health, the resilience endpoint and the unprotected-egress report. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -227,6 +228,30 @@ class ResilienceObservabilityTests {
 			guards.guard("reference").circuitBreaker().transitionToForcedOpenState();
 			assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
 		});
+	}
+
+	@Test
+	void comesBackUpAfterTheWaitWithoutAnyTrafficToTheCriticalService() {
+		server.stubFor(get("/reference/api/bulk").willReturn(
+				com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable()));
+		this.runner
+			.withPropertyValues("tis.resilience.services.reference.retry.max-attempts=1",
+					"tis.resilience.services.reference.circuit-breaker.minimum-number-of-calls=2",
+					"tis.resilience.services.reference.circuit-breaker.sliding-window-size=2",
+					"tis.resilience.services.reference.circuit-breaker.wait-duration-in-open-state=1s")
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				for (int i = 0; i < 2; i++) {
+					assertThatException().isThrownBy(
+							() -> client.get().uri(server.baseUrl() + "/reference/api/bulk").retrieve().body(String.class));
+				}
+				ResilienceHealthIndicator health = context.getBean(ResilienceHealthIndicator.class);
+				assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+				server.resetRequests();
+				// No call is made: a load balancer honouring readiness sends none while the service is DOWN.
+				await().atMost(java.time.Duration.ofSeconds(4)).until(() -> health.health().getStatus().equals(Status.UP));
+				assertThat(server.getAllServeEvents()).isEmpty();
+			});
 	}
 
 	@Test
