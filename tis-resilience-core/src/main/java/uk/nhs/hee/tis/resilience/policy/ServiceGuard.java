@@ -326,13 +326,7 @@ public final class ServiceGuard {
 
 	// Sleeps before the next attempt; false when interrupted (the interrupt is kept).
 	private boolean backOff(int attempt, @Nullable Duration retryAfter) {
-		ServicePolicy.RetryPolicy retry = this.policy.retry();
-		double base = retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1);
-		double jittered = base * (1 - retry.jitter() * ThreadLocalRandom.current().nextDouble());
-		long waitNanos = (long) Math.min(jittered, retry.maxBackoff().toNanos());
-		if (retryAfter != null) {
-			waitNanos = Math.max(waitNanos, retryAfter.toNanos());
-		}
+		long waitNanos = backoffNanos(attempt, retryAfter);
 		long until = System.nanoTime() + waitNanos;
 		for (long left = waitNanos; left > 0; left = until - System.nanoTime()) {
 			LockSupport.parkNanos(this, left);
@@ -341,6 +335,40 @@ public final class ServiceGuard {
 			}
 		}
 		return true;
+	}
+
+	// Exponential from initial-backoff, less up to jitter of it, capped at max-backoff; never shorter than
+	// the service's Retry-After.
+	private long backoffNanos(int attempt, @Nullable Duration retryAfter) {
+		ServicePolicy.RetryPolicy retry = this.policy.retry();
+		double base = retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1);
+		double jittered = base * (1 - retry.jitter() * ThreadLocalRandom.current().nextDouble());
+		long waitNanos = (long) Math.min(jittered, retry.maxBackoff().toNanos());
+		if (retryAfter != null) {
+			waitNanos = Math.max(waitNanos, retryAfter.toNanos());
+		}
+		return waitNanos;
+	}
+
+	/**
+	 * Starts one logical call for a caller that must not block (a reactive client), which then drives its
+	 * attempts through the returned {@link Admission}: the same breaker, bulkhead, retry budget, retry rules
+	 * and outcome recording as {@link #execute(GuardedCall)}, with the waiting between attempts left to the
+	 * caller's scheduler. Never blocks.
+	 * @return the admitted call
+	 * @throws ServiceUnavailableException with {@link Reason#CIRCUIT_OPEN} when the breaker is open
+	 * @since 0.2.0
+	 */
+	public Admission admit() {
+		boolean permitted = this.circuitBreaker.tryAcquirePermission();
+		observeState();
+		if (!permitted) {
+			this.listener.onCall(this.name, CallOutcome.CIRCUIT_OPEN, 0);
+			throw rejected(Reason.CIRCUIT_OPEN, remainingOpenTime());
+		}
+		long start = System.nanoTime();
+		this.retryBudget.recordCall(start);
+		return new Admission(start);
 	}
 
 	private long elapsed(long start) {
@@ -380,6 +408,101 @@ public final class ServiceGuard {
 	 * @since 0.1.0
 	 */
 	public record Transition(State from, State to, Instant at, float failureRate, float slowCallRate) {
+	}
+
+	/**
+	 * One logical call admitted by {@link #admit()}, driven attempt by attempt by a caller that does not
+	 * block. Each attempt starts with {@link #startAttempt()}; a failed one asks {@link #retryDelay} whether
+	 * to try again; the call ends through {@link #completion()} (an answer handed over, finished when its
+	 * body ends), {@link #failed} (no answer) or {@link #cancelled()}. Not for use by several threads at once.
+	 *
+	 * @since 0.2.0
+	 */
+	public final class Admission {
+
+		private final Completion completion;
+
+		private boolean budgetExhausted;
+
+		private volatile boolean slotHeld;
+
+		Admission(long start) {
+			this.completion = new Completion(start);
+		}
+
+		/**
+		 * Takes a bulkhead slot for the next attempt, or ends the call at once when the bulkhead is full.
+		 * @throws ServiceUnavailableException with {@link Reason#BULKHEAD_FULL}; the call is then over
+		 */
+		public void startAttempt() {
+			if (!ServiceGuard.this.bulkhead.tryAcquirePermission()) {
+				ServiceGuard.this.circuitBreaker.releasePermission();
+				ServiceGuard.this.listener.onCall(ServiceGuard.this.name, CallOutcome.BULKHEAD_FULL, 0);
+				this.completion.finished.set(true);
+				throw rejected(Reason.BULKHEAD_FULL, null);
+			}
+			this.slotHeld = true;
+		}
+
+		/**
+		 * Decides, after attempt number {@code attempt} failed, whether another follows, by the same rules as
+		 * the blocking path: only when {@code safe}, never after a timeout, never while the breaker is open,
+		 * within {@code max-attempts} and the retry budget, and not for a {@code Retry-After} longer than
+		 * {@code max-backoff}. When one follows, the failed attempt's bulkhead slot is given back.
+		 * @param attempt the number of the attempt that failed, from 1
+		 * @param safe whether the request may be sent again (idempotent, or never sent)
+		 * @param reason why the attempt failed
+		 * @param retryAfter the service's {@code Retry-After}, if any
+		 * @return the wait before the next attempt (jittered exponential backoff, at least
+		 * {@code retryAfter}), or {@code null} when none follows
+		 */
+		public @Nullable Duration retryDelay(int attempt, boolean safe, Reason reason, @Nullable Duration retryAfter) {
+			RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO
+					: decideRetry(attempt, safe, retryAfter);
+			if (decision != RetryDecision.RETRY) {
+				this.budgetExhausted = decision == RetryDecision.BUDGET_EXHAUSTED;
+				return null;
+			}
+			this.slotHeld = false;
+			ServiceGuard.this.bulkhead.onComplete();
+			return Duration.ofNanos(backoffNanos(attempt, retryAfter));
+		}
+
+		/**
+		 * Ends the call without an answer to hand over: counts the failure and gives back the slot.
+		 * @param reason why the last attempt failed
+		 * @param cause what it failed with
+		 * @return the exception to signal to the caller ({@link Reason#RETRY_BUDGET_EXHAUSTED} when a retry
+		 * was wanted but the budget was spent)
+		 */
+		public ServiceUnavailableException failed(Reason reason, Throwable cause) {
+			this.completion.finish(new GuardedCall.Failure(reason, null));
+			Reason reported = this.budgetExhausted ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
+			return new ServiceUnavailableException(ServiceGuard.this.name, reported, null, cause);
+		}
+
+		/**
+		 * Returns what finishes the call once the answer handed over has been used: its body read, failed or
+		 * released. Only the first finish counts.
+		 * @return the completion
+		 */
+		public CallCompletion completion() {
+			return this.completion;
+		}
+
+		/**
+		 * Ends a call its caller gave up on before any outcome (a cancelled subscription): gives back the
+		 * breaker's permission and the bulkhead slot, counting nothing.
+		 */
+		public void cancelled() {
+			if (this.completion.finished.compareAndSet(false, true)) {
+				if (this.slotHeld) {
+					ServiceGuard.this.bulkhead.onComplete();
+				}
+				ServiceGuard.this.circuitBreaker.releasePermission();
+			}
+		}
+
 	}
 
 	private enum NestedCompletion implements CallCompletion {

@@ -21,8 +21,6 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 	/** Client types the starter does not protect, with what to do instead. */
 	static final List<String[]> UNPROTECTED = List.of(
 			new String[] { "java.net.http.HttpClient", "use a RestClient built from Boot's RestClient.Builder" },
-			new String[] { "org.springframework.web.reactive.function.client.WebClient",
-					"WebClient is not protected yet; use RestClient or @Resilient" },
 			new String[] { "org.apache.hc.client5.http.classic.HttpClient",
 					"use it through a RestClient built from Boot's builder" },
 			new String[] { "okhttp3.OkHttpClient", "use a RestClient built from Boot's RestClient.Builder" });

@@ -1,0 +1,199 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
+import org.springframework.web.reactive.function.client.ClientRequest;
+import org.springframework.web.reactive.function.client.ClientResponse;
+import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
+import org.springframework.web.reactive.function.client.ExchangeFunction;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
+import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
+import uk.nhs.hee.tis.resilience.policy.CallCompletion;
+import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+/**
+ * Runs every exchange of a {@code WebClient} under the guard of the service it belongs to — the same
+ * {@link ServiceGuard} (breaker, bulkhead, retry budget) as the blocking clients — without blocking: an
+ * open breaker or a full bulkhead is an error signal at once, with no I/O; the deadline covers the whole
+ * exchange, headers and body, on Reactor's timer; retries wait with {@code Mono.delay} on Reactor's
+ * parallel scheduler. The retry rules and failure classification are the guard's (see decision record
+ * 0021). A failure response (5xx, 408, 429) that is not retried is handed over, marked with its service
+ * as the blocking clients mark it; its body, like any body, finishes the call when it ends.
+ */
+final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
+
+	private final ServiceGuardRegistry registry;
+
+	private final ServiceResolver resolver;
+
+	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
+
+	private final Clock clock = Clock.systemUTC();
+
+	ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
+			ObjectProvider<ServiceTokenProvider> serviceTokens) {
+		this.registry = registry;
+		this.resolver = resolver;
+		this.serviceTokens = serviceTokens;
+	}
+
+	@Override
+	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
+		return Mono.defer(() -> {
+			ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.url()));
+			ClientRequest sent;
+			ServiceGuard.Admission admission;
+			try {
+				sent = withServiceToken(guard.name(), request);
+				admission = guard.admit();
+			}
+			catch (ServiceUnavailableException ex) {
+				return Mono.error(ex);
+			}
+			boolean idempotent = HttpFailureClassifier.isIdempotent(request.method().name(),
+					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
+			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent);
+			return exchange.attempt(1).doOnCancel(admission::cancelled);
+		});
+	}
+
+	// Outside the guard, as for the blocking clients: a token that cannot be had says nothing of the service.
+	private ClientRequest withServiceToken(String service, ClientRequest request) {
+		ServiceTokenProvider provider = this.serviceTokens.getIfAvailable();
+		if (provider == null || request.headers().getFirst(HttpHeaders.AUTHORIZATION) != null) {
+			return request;
+		}
+		String token = provider.tokenFor(service);
+		return (token != null) ? ClientRequest.from(request).headers((headers) -> headers.setBearerAuth(token)).build()
+				: request;
+	}
+
+	private final class Exchange {
+
+		private final ServiceGuard guard;
+
+		private final ServiceGuard.Admission admission;
+
+		private final ClientRequest request;
+
+		private final ExchangeFunction next;
+
+		private final boolean idempotent;
+
+		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
+				boolean idempotent) {
+			this.guard = guard;
+			this.admission = admission;
+			this.request = request;
+			this.next = next;
+			this.idempotent = idempotent;
+		}
+
+		Mono<ClientResponse> attempt(int attempt) {
+			try {
+				this.admission.startAttempt();
+			}
+			catch (ServiceUnavailableException ex) {
+				return Mono.error(ex);
+			}
+			long deadline = System.nanoTime() + this.guard.policy().responseTimeout().toNanos();
+			return this.next.exchange(this.request)
+				.timeout(Mono.defer(() -> Mono.delay(remaining(deadline))))
+				.onErrorResume((ex) -> failedWithoutAnswer(attempt, ex))
+				.flatMap((response) -> answered(attempt, response, deadline));
+		}
+
+		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable ex) {
+			if (ex instanceof ServiceUnavailableException) {
+				// From a later attempt's own chain: already decided and counted.
+				return Mono.error(ex);
+			}
+			Reason reason = HttpFailureClassifier.reasonForException(ex);
+			if (reason == null) {
+				// Not the service failing (a bad request built by the caller): the service did its part.
+				this.admission.completion().finish(ex);
+				return Mono.error(ex);
+			}
+			boolean safe = this.idempotent || HttpFailureClassifier.neverConnected(ex);
+			Duration delay = this.admission.retryDelay(attempt, safe, reason, null);
+			if (delay != null) {
+				return Mono.delay(delay).then(Mono.defer(() -> attempt(attempt + 1)));
+			}
+			return Mono.error(this.admission.failed(reason, ex));
+		}
+
+		private Mono<ClientResponse> answered(int attempt, ClientResponse response, long deadline) {
+			int status = response.statusCode().value();
+			Reason reason = HttpFailureClassifier.reasonForStatus(status);
+			Duration retryAfter = (reason != null) ? HttpFailureClassifier
+				.parseRetryAfter(response.headers().asHttpHeaders().getFirst(HttpHeaders.RETRY_AFTER),
+						ResilientExchangeFilterFunction.this.clock) : null;
+			if (reason != null) {
+				Duration delay = this.admission.retryDelay(attempt, this.idempotent, reason, retryAfter);
+				if (delay != null) {
+					return response.releaseBody().then(Mono.delay(delay)).then(Mono.defer(() -> attempt(attempt + 1)));
+				}
+			}
+			Failure failure = (reason != null) ? new Failure(reason, retryAfter) : null;
+			CallCompletion completion = this.admission.completion();
+			ClientResponse.Builder handedOver = response.mutate()
+				.body((body) -> guardedBody(body, deadline, completion, failure));
+			if (failure != null) {
+				handedOver.headers((headers) -> headers.set(ServiceUnavailableException.SERVICE_HEADER,
+						FailureResponseMark.of(this.guard.name())));
+			}
+			return Mono.just(handedOver.build());
+		}
+
+		/**
+		 * The body under the call's deadline: each wait for the next part ends at the deadline, so the whole
+		 * body must arrive by it. Its end, failure or release finishes the call for the guard.
+		 */
+		private Flux<DataBuffer> guardedBody(Flux<DataBuffer> body, long deadline, CallCompletion completion,
+				@Nullable Failure failure) {
+			long[] received = new long[1];
+			return body.timeout(Mono.defer(() -> Mono.delay(remaining(deadline))),
+					(part) -> Mono.defer(() -> Mono.delay(remaining(deadline))))
+				.doOnNext((part) -> received[0] += part.readableByteCount())
+				.onErrorMap((ex) -> {
+					if (ex instanceof TimeoutException) {
+						completion.finish(new Failure(Reason.TIMEOUT, null));
+						return new ServiceUnavailableException(this.guard.name(), Reason.TIMEOUT, null, ex);
+					}
+					Reason reason = HttpFailureClassifier.reasonForException(ex);
+					if (reason == null) {
+						completion.finish(ex);
+						return ex;
+					}
+					completion.finish(new Failure(reason, null));
+					Throwable cause = (reason == Reason.SERVER_ERROR && ex instanceof java.io.IOException io)
+							? new BrokenOffResponseException(received[0], -1, io) : ex;
+					return new ServiceUnavailableException(this.guard.name(), reason, null, cause);
+				})
+				.doOnComplete(() -> completion.finish(failure))
+				.doOnCancel(() -> completion.finish(failure));
+		}
+
+		private Duration remaining(long deadline) {
+			return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+		}
+
+	}
+
+}

@@ -1,0 +1,299 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.publisher.Mono;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.reactive.function.client.WebClientResponseException;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer;
+import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer.Reply;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The fault matrix of the blocking clients, for WebClient as a user builds it (a bean, from Boot's
+ * builder, an HTTP interface): against a real server on loopback, each call ends within its deadline
+ * with the right outcome, and the server counts the right number of requests.
+ */
+class WebClientProtectedCallsTests {
+
+	@RegisterExtension
+	static WireMockExtension server = LoopbackFixtures.loopbackServer(wireMockConfig().containerThreads(30));
+
+	private ScriptedSocketServer scripted;
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
+				ReactiveHttpClientAutoConfiguration.class, WebClientAutoConfiguration.class,
+				ReactiveHttpClientResilienceAutoConfiguration.class))
+		.withBean("handBuiltWebClient", WebClient.class, () -> WebClient.builder().build())
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.initial-backoff=10ms");
+
+	@AfterEach
+	void stopScripted() throws IOException {
+		if (this.scripted != null) {
+			this.scripted.close();
+		}
+	}
+
+	private static String profile(String path) {
+		return server.baseUrl() + "/profile" + path;
+	}
+
+	/**
+	 * The guard's exception in what the caller got. A body that fails after the headers reaches a
+	 * {@code retrieve()} caller inside Spring's {@code WebClientResponseException}, which WebClient wraps
+	 * around any body error: the guard's exception is its cause.
+	 */
+	private static ServiceUnavailableException unavailable(Throwable thrown) {
+		for (Throwable t = thrown; t != null; t = t.getCause()) {
+			if (t instanceof ServiceUnavailableException unavailable) {
+				return unavailable;
+			}
+		}
+		throw new AssertionError("no ServiceUnavailableException in " + thrown, thrown);
+	}
+
+	private static Duration timed(Runnable call) {
+		long start = System.nanoTime();
+		call.run();
+		return Duration.ofNanos(System.nanoTime() - start);
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void endsACallToAServerThatNeverAnswersAtTheDeadlineAndSendsItOnce(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("late").withFixedDelay(15_000)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
+			WebClientKind.Client client = kind.create(context);
+			Duration took = timed(() -> assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> client.get(profile("/api/userinfo")))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT))
+				.satisfies((ex) -> assertThat(ex.service()).isEqualTo("profile")));
+			assertThat(took).isLessThan(Duration.ofSeconds(4));
+			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void cutsABodyDribbledPastTheDeadlineAndCountsIt(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("abcdefghijklmnopqrst").withChunkedDribbleDelay(20, 15_000)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=1").run((context) -> {
+			WebClientKind.Client client = kind.create(context);
+			Duration took = timed(() -> assertThatThrownBy(() -> client.get(profile("/api/userinfo")))
+				.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.TIMEOUT)));
+			assertThat(took).isLessThan(Duration.ofSeconds(4));
+			CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+			assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+			assertThat(context.getBean(ServiceGuardRegistry.class)
+				.guard("profile")
+				.bulkhead()
+				.getMetrics()
+				.getAvailableConcurrentCalls()).isEqualTo(25);
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void retriesAGetThatGot503AndAnswersWithTheSecondResponse(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").inScenario("flaky").whenScenarioStateIs(STARTED)
+			.willReturn(serviceUnavailable()).willSetStateTo("healed"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("flaky").whenScenarioStateIs("healed")
+			.willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2").run((context) -> {
+			assertThat(kind.create(context).get(profile("/api/userinfo"))).isEqualTo("me");
+			server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+			CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
+			assertThat(breaker.getMetrics().getNumberOfSuccessfulCalls()).isEqualTo(1);
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void handsOverA503ThatIsNotRetriedAsTheClientsOwnErrorNamingTheService(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=1").run((context) -> {
+			assertThatExceptionOfType(WebClientResponseException.ServiceUnavailable.class)
+				.isThrownBy(() -> kind.create(context).get(profile("/api/userinfo")))
+				.satisfies((ex) -> assertThat(ex.getHeaders().getFirst(ServiceUnavailableException.SERVICE_HEADER))
+					.startsWith("profile"));
+			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+			assertThat(context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().getMetrics()
+				.getNumberOfFailedCalls()).isEqualTo(1);
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void waitsAsLongAsRetryAfterSaysBeforeRetryingA429(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").inScenario("throttled").whenScenarioStateIs(STARTED)
+			.willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1")).willSetStateTo("ok"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("throttled").whenScenarioStateIs("ok").willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2").run((context) -> {
+			Duration took = timed(() -> assertThat(kind.create(context).get(profile("/api/userinfo"))).isEqualTo("me"));
+			assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(950));
+			server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+		});
+	}
+
+	static Stream<Arguments> postFaults() {
+		List<Arguments> arguments = new ArrayList<>();
+		for (WebClientKind kind : WebClientKind.values()) {
+			arguments.add(Arguments.of(kind, "503"));
+			arguments.add(Arguments.of(kind, "connection reset"));
+			arguments.add(Arguments.of(kind, "timeout"));
+		}
+		return arguments.stream();
+	}
+
+	@ParameterizedTest(name = "{0} {1}")
+	@MethodSource("postFaults")
+	void neverSendsAPostTwiceOnceItReachedTheServer(WebClientKind kind, String fault) {
+		switch (fault) {
+			case "503" -> server.stubFor(post("/profile/api/trainees").willReturn(serviceUnavailable()));
+			case "connection reset" -> server
+				.stubFor(post("/profile/api/trainees").willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+			default -> server.stubFor(post("/profile/api/trainees").willReturn(ok().withFixedDelay(5_000)));
+		}
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
+			assertThatThrownBy(() -> kind.create(context).post(profile("/api/trainees"), "{\"name\":\"x\"}")).isNotNull();
+			server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/trainees")));
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void retriesAPostWhoseConnectionWasRefused(WebClientKind kind) throws IOException {
+		int closedPort;
+		try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+			closedPort = socket.getLocalPort();
+		}
+		String url = "http://127.0.0.1:" + closedPort;
+		this.runner.withPropertyValues("tis.resilience.services.closed.url=" + url,
+				"tis.resilience.services.closed.retry.max-attempts=3",
+				"tis.resilience.services.closed.retry.initial-backoff=10ms").run((context) -> {
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> kind.create(context).post(url + "/api/trainees", "{}"))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE))
+						.satisfies((ex) -> assertThat(ex.service()).isEqualTo("closed"));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void saysAHostThatDoesNotResolveCannotBeReached(WebClientKind kind) {
+		this.runner.run((context) -> assertThatExceptionOfType(ServiceUnavailableException.class)
+			.isThrownBy(() -> kind.create(context).get("http://no-such-host.invalid/api"))
+			.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE)));
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void reportsABodyThatBrokeOffAsTheServiceFailing(WebClientKind kind) throws Exception {
+		this.scripted = new ScriptedSocketServer((n) -> Reply.brokenOff(1000, 100));
+		this.runner.withPropertyValues("tis.resilience.services.broken.url=" + this.scripted.url("/broken"),
+				"tis.resilience.services.broken.retry.max-attempts=1").run((context) -> {
+					assertThatThrownBy(() -> kind.create(context).get(this.scripted.url("/broken/api")))
+						.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.SERVER_ERROR))
+						.satisfies((ex) -> assertThat(unavailable(ex).service()).isEqualTo("broken"))
+						.satisfies((ex) -> assertThat(unavailable(ex)).hasMessageContaining("the response broke off"));
+					assertThat(context.getBean(ServiceGuardRegistry.class).guard("broken").circuitBreaker().getMetrics()
+						.getNumberOfFailedCalls()).isEqualTo(1);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void sendsAGetResetBeforeAnAnswerExactlyMaxAttemptsTimes(WebClientKind kind) throws Exception {
+		for (int maxAttempts : new int[] { 1, 2 }) {
+			this.scripted = new ScriptedSocketServer((n) -> Reply.resetBeforeResponse());
+			this.runner.withPropertyValues("tis.resilience.services.reset.url=" + this.scripted.url("/reset"),
+					"tis.resilience.services.reset.retry.max-attempts=" + maxAttempts).run((context) -> {
+						assertThatExceptionOfType(ServiceUnavailableException.class)
+							.isThrownBy(() -> kind.create(context).get(this.scripted.url("/reset/api")))
+							.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.SERVER_ERROR));
+						assertThat(this.scripted.requests()).as("max-attempts %d", maxAttempts).hasSize(maxAttempts);
+					});
+			this.scripted.close();
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void rejectsACallWithoutIoWhileTheBreakerIsOpen(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner.run((context) -> {
+			WebClientKind.Client client = kind.create(context);
+			client.get(profile("/api/userinfo"));
+			server.resetRequests();
+			context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> client.get(profile("/api/userinfo")))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN));
+			assertThat(server.getAllServeEvents()).isEmpty();
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void rejectsACallAtOnceWhenTheBulkheadIsFull(WebClientKind kind) throws Exception {
+		server.stubFor(get("/profile/api/slow").willReturn(ok("slow").withFixedDelay(800)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.bulkhead.max-concurrent-calls=1").run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).build();
+			CountDownLatch started = new CountDownLatch(1);
+			Mono<String> first = client.get().uri(profile("/api/slow")).retrieve().bodyToMono(String.class);
+			var held = first.doOnSubscribe((subscription) -> started.countDown()).toFuture();
+			started.await();
+			// Give the first call its slot before the second one asks.
+			org.awaitility.Awaitility.await().until(() -> context.getBean(ServiceGuardRegistry.class)
+				.guard("profile").bulkhead().getMetrics().getAvailableConcurrentCalls() == 0);
+			Duration took = timed(() -> assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> kind.create(context).get(profile("/api/slow")))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.BULKHEAD_FULL)));
+			assertThat(took).isLessThan(Duration.ofMillis(500));
+			assertThat(held.get()).isEqualTo("slow");
+		});
+	}
+
+}
