@@ -28,7 +28,8 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * {@link CompletionStage} falls back when its stage fails, on the thread that completes it. Wrappers
  * ({@link CompletionException}, {@link ExecutionException}, {@link UndeclaredThrowableException},
  * {@link InvocationTargetException}) are looked through: the fallback is chosen for, and given, the
- * failure inside them.
+ * failure inside them. A method that returns a {@code Mono} or {@code Flux} falls back on its error
+ * signal, with the fallback's own publisher, never by blocking.
  */
 final class FallbackMethodInterceptor implements MethodInterceptor {
 
@@ -60,7 +61,65 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			CompletionStage<Object> objects = (CompletionStage<Object>) stage;
 			return objects.exceptionallyCompose((thrown) -> fallBackLater(invocation, thrown));
 		}
+		if (REACTOR_PRESENT && result != null) {
+			return Reactive.onError(result, invocation.getMethod().getReturnType(),
+					(thrown) -> fallBackReactive(invocation, thrown));
+		}
 		return result;
+	}
+
+	private static final boolean REACTOR_PRESENT = org.springframework.util.ClassUtils
+		.isPresent("reactor.core.publisher.Mono", FallbackMethodInterceptor.class.getClassLoader());
+
+	// The fallback's own publisher, or the failure again when no fallback takes it.
+	private Object fallBackReactive(MethodInvocation invocation, Throwable thrown) {
+		try {
+			Object answer = fallBack(invocation, thrown);
+			return (answer != null) ? answer : Reactive.empty(invocation.getMethod().getReturnType());
+		}
+		catch (Throwable ex) {
+			return Reactive.error(invocation.getMethod().getReturnType(), ex);
+		}
+	}
+
+	/** Falls back on a Mono's or Flux's error signal, without blocking. Loaded only with Reactor present. */
+	private static final class Reactive {
+
+		static Object onError(Object result, Class<?> returnType,
+				java.util.function.Function<Throwable, Object> fallback) {
+			if (result instanceof reactor.core.publisher.Mono<?> mono && returnType.isInstance(mono)) {
+				@SuppressWarnings("unchecked")
+				reactor.core.publisher.Mono<Object> objects = (reactor.core.publisher.Mono<Object>) mono;
+				return objects.onErrorResume((thrown) -> asMono(fallback.apply(thrown)));
+			}
+			if (result instanceof reactor.core.publisher.Flux<?> flux && returnType.isInstance(flux)) {
+				@SuppressWarnings("unchecked")
+				reactor.core.publisher.Flux<Object> objects = (reactor.core.publisher.Flux<Object>) flux;
+				return objects.onErrorResume((thrown) -> asFlux(fallback.apply(thrown)));
+			}
+			return result;
+		}
+
+		@SuppressWarnings("unchecked")
+		private static reactor.core.publisher.Mono<Object> asMono(Object publisher) {
+			return (reactor.core.publisher.Mono<Object>) publisher;
+		}
+
+		@SuppressWarnings("unchecked")
+		private static reactor.core.publisher.Flux<Object> asFlux(Object publisher) {
+			return (reactor.core.publisher.Flux<Object>) publisher;
+		}
+
+		static Object empty(Class<?> returnType) {
+			return reactor.core.publisher.Flux.class.isAssignableFrom(returnType) ? reactor.core.publisher.Flux.empty()
+					: reactor.core.publisher.Mono.empty();
+		}
+
+		static Object error(Class<?> returnType, Throwable ex) {
+			return reactor.core.publisher.Flux.class.isAssignableFrom(returnType) ? reactor.core.publisher.Flux.error(ex)
+					: reactor.core.publisher.Mono.error(ex);
+		}
+
 	}
 
 	private @Nullable Object fallBack(MethodInvocation invocation, Throwable thrown) throws Throwable {
