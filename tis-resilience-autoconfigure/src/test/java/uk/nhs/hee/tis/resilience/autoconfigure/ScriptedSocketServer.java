@@ -199,6 +199,23 @@ public final class ScriptedSocketServer implements AutoCloseable {
 		}
 
 		/**
+		 * A 200 answer that declares {@code declared} bytes, sends {@code sent} of them, then closes the
+		 * connection in the ordinary way (FIN, not a reset), as a server that crashed mid-write may.
+		 * @param declared the {@code Content-Length}
+		 * @param sent how many bytes of the body are sent
+		 * @return the reply
+		 */
+		static Reply truncated(int declared, int sent) {
+			return (connection) -> {
+				OutputStream out = connection.getOutputStream();
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + declared + "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
+				out.write("x".repeat(sent).getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+			};
+		}
+
+		/**
 		 * No answer: the connection is reset once the request has been read.
 		 * @return the reply
 		 */

@@ -84,7 +84,20 @@ public final class HttpFailureClassifier {
 	private static boolean isTimeout(Throwable t) {
 		return t instanceof SocketTimeoutException || t instanceof HttpTimeoutException
 				|| t instanceof TimeoutException
-				|| (t instanceof InterruptedIOException && !(t.getClass() == InterruptedIOException.class));
+				|| (t instanceof InterruptedIOException && !(t.getClass() == InterruptedIOException.class))
+				|| isNettyTimeout(t.getClass());
+	}
+
+	// Netty's ReadTimeoutException and WriteTimeoutException (Reactor Netty's response timeout) extend its own
+	// io.netty.handler.timeout.TimeoutException, not the JDK's; core does not depend on Netty, so its type is
+	// recognised by name.
+	private static boolean isNettyTimeout(Class<?> type) {
+		for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+			if (c.getName().equals("io.netty.handler.timeout.TimeoutException")) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**

@@ -40,6 +40,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 
 	private final long deadlineNanos;
 
+	/** Whether the response should have a body (not a HEAD, 1xx, 204 or 304): its length is then checked. */
+	private final boolean bodyExpected;
+
 	private @Nullable InputStream body;
 
 	private @Nullable HttpHeaders failureHeaders;
@@ -48,7 +51,8 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 	private long bytesRead;
 
 	GuardedClientHttpResponse(String service, ClientHttpResponse delegate, @Nullable Failure failure,
-			CallCompletion completion, long deadlineNanos) {
+			CallCompletion completion, long deadlineNanos, boolean bodyExpected) {
+		this.bodyExpected = bodyExpected;
 		this.service = service;
 		this.delegate = delegate;
 		this.failure = failure;
@@ -114,6 +118,25 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		return System.nanoTime() - this.deadlineNanos >= 0;
 	}
 
+	// An unchecked wrapper of an I/O error (Reactor Netty's blocking facade) is the same failure.
+	private RuntimeException failed(RuntimeException ex) {
+		Reason reason = pastDeadline() ? Reason.TIMEOUT : HttpFailureClassifier.reasonForException(ex);
+		if (reason == null) {
+			this.completion.finish(ex);
+			return ex;
+		}
+		this.completion.finish(new Failure(reason, null));
+		Throwable cause = ex;
+		if (reason == Reason.SERVER_ERROR) {
+			IOException io = null;
+			for (Throwable t = ex; t != null && t.getCause() != t && io == null; t = t.getCause()) {
+				io = (t instanceof IOException found) ? found : null;
+			}
+			cause = new BrokenOffResponseException(this.bytesRead, this.delegate.getHeaders().getContentLength(), io);
+		}
+		return new ServiceUnavailableException(this.service, reason, null, cause);
+	}
+
 	private IOException failed(IOException ex) {
 		Reason reason = pastDeadline() ? Reason.TIMEOUT : HttpFailureClassifier.reasonForException(ex);
 		if (reason == null) {
@@ -146,6 +169,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 			catch (IOException ex) {
 				throw failed(ex);
 			}
+			catch (RuntimeException ex) {
+				throw failed(ex);
+			}
 		}
 
 		@Override
@@ -158,6 +184,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				return ended(read);
 			}
 			catch (IOException ex) {
+				throw failed(ex);
+			}
+			catch (RuntimeException ex) {
 				throw failed(ex);
 			}
 		}
@@ -174,9 +203,17 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 			}
 		}
 
-		private int ended(int read) {
+		private int ended(int read) throws IOException {
 			if (read == -1) {
-				GuardedClientHttpResponse.this.completion.finish(GuardedClientHttpResponse.this.failure);
+				GuardedClientHttpResponse response = GuardedClientHttpResponse.this;
+				long declared = response.delegate.getHeaders().getContentLength();
+				// A client that reads a connection closed early as the end of the body (HttpURLConnection does)
+				// must not pass a short body for a whole one. A decoded body's length is not the declared one.
+				if (response.bodyExpected && declared >= 0 && response.bytesRead < declared
+						&& !response.delegate.getHeaders().containsHeader(HttpHeaders.CONTENT_ENCODING)) {
+					throw failed(new BrokenOffResponseException(response.bytesRead, declared, null));
+				}
+				response.completion.finish(response.failure);
 			}
 			return read;
 		}

@@ -75,7 +75,9 @@ final class ReadAheadResponse implements ClientHttpResponse {
 				ended = true;
 			}
 		}
-		catch (IOException ex) {
+		catch (IOException | RuntimeException thrown) {
+			// Some clients (Reactor Netty's blocking facade) fail a body read with an unchecked wrapper.
+			IOException ex = asIOException(thrown);
 			response.close();
 			if (System.nanoTime() - deadlineNanos >= 0) {
 				HttpTimeoutException timeout = new HttpTimeoutException(
@@ -85,7 +87,7 @@ final class ReadAheadResponse implements ClientHttpResponse {
 			}
 			throw new BrokenOffResponseException(read, contentLength, ex);
 		}
-		if (ended && contentLength > read) {
+		if (ended && contentLength > read && !headers.containsHeader(HttpHeaders.CONTENT_ENCODING)) {
 			response.close();
 			throw new BrokenOffResponseException(read, contentLength, null);
 		}
@@ -93,7 +95,16 @@ final class ReadAheadResponse implements ClientHttpResponse {
 		return new ReadAheadResponse(response, ended ? start : new SequenceInputStream(start, in));
 	}
 
-	private static boolean isStreaming(HttpHeaders headers) {
+	private static IOException asIOException(Exception thrown) throws RuntimeException {
+		for (Throwable t = thrown; t != null && t.getCause() != t; t = t.getCause()) {
+			if (t instanceof IOException io) {
+				return io;
+			}
+		}
+		throw (RuntimeException) thrown;
+	}
+
+	static boolean isStreaming(HttpHeaders headers) {
 		try {
 			MediaType type = headers.getContentType();
 			return type != null && STREAMING_TYPES.contains(type.getType() + "/" + type.getSubtype());

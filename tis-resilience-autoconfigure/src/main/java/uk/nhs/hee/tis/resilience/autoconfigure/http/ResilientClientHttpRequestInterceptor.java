@@ -342,6 +342,19 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			return new Failure(reason, retryAfter);
 		}
 
+		private boolean bodyExpected(ClientHttpResponse response) {
+			if (this.request.getMethod() == HttpMethod.HEAD) {
+				return false;
+			}
+			try {
+				int status = response.getStatusCode().value();
+				return status >= 200 && status != 204 && status != 304;
+			}
+			catch (IOException ex) {
+				return false;
+			}
+		}
+
 		@Override
 		public void discard(ClientHttpResponse response) {
 			response.close();
@@ -357,7 +370,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		public ClientHttpResponse handOver(ClientHttpResponse response, @Nullable Failure failure,
 				CallCompletion completion) {
 			CallCompletion observedCompletion = (this.observed != null) ? this.observed.observing(completion) : completion;
-			return new GuardedClientHttpResponse(this.service, response, failure, observedCompletion, this.deadlineNanos);
+			return new GuardedClientHttpResponse(this.service, response, failure, observedCompletion, this.deadlineNanos,
+					bodyExpected(response));
 		}
 
 	}

@@ -50,7 +50,7 @@ final class ResilientHttpClients {
 		ClientHttpRequestFactory own = ownRequestFactory(restTemplate);
 		String noDeadline = null;
 		if (!(own instanceof ServiceClientHttpRequestFactory)) {
-			ClientHttpRequestFactory application = this.requestFactory.getIfAvailable();
+			ClientHttpRequestFactory application = this.requestFactory.getIfUnique();
 			if (isUntouchedDefault(own) && application instanceof ServiceClientHttpRequestFactory) {
 				restTemplate.setRequestFactory(application);
 			}

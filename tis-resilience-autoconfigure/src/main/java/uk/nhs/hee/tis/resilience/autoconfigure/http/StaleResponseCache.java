@@ -125,7 +125,9 @@ final class StaleResponseCache {
 	 * same response, its body buffered (or, when the body is too large to keep, streamed on).
 	 */
 	ClientHttpResponse store(Key key, ClientHttpResponse response) throws IOException {
-		if (response.getStatusCode().value() != 200 || !mayKeep(key, response.getHeaders())) {
+		if (response.getStatusCode().value() != 200 || ReadAheadResponse.isStreaming(response.getHeaders())
+				|| !mayKeep(key, response.getHeaders())) {
+			// A stream (server-sent events, NDJSON) is never kept: its caller wants each part as it comes.
 			return response;
 		}
 		long length = response.getHeaders().getContentLength();

@@ -124,6 +124,17 @@ class HandBuiltClientsTests {
 	}
 
 	@Test
+	void startsWhenTheApplicationHasTwoRequestFactoriesAndNamesThePlainTemplateItCannotChooseFor(CapturedOutput output) {
+		this.runner.withBean("first", ClientHttpRequestFactory.class, SimpleClientHttpRequestFactory::new)
+			.withBean("second", ClientHttpRequestFactory.class, SimpleClientHttpRequestFactory::new)
+			.withBean("plainTemplate", RestTemplate.class, RestTemplate::new)
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(output).contains("plainTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline");
+			});
+	}
+
+	@Test
 	void namesAtItsFirstCallARestClientBuiltOnARequestFactoryOfItsOwn(CapturedOutput output) {
 		server.stubFor(get("/legacy/api/people").willReturn(ok("people")));
 		this.runner.run((context) -> {

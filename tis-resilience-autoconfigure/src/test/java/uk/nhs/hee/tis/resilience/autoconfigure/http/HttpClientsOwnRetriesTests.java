@@ -11,8 +11,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.web.client.HttpClientErrorException;
+import org.springframework.web.client.HttpServerErrorException;
 import org.springframework.web.client.RestClient;
 
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer;
 import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer.Reply;
@@ -23,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The starter's retry is the only retry, whichever request factory the application chose
  * ({@code spring.http.clients.imperative.factory}): for each fault, the server receives at most
- * {@code max-attempts} requests for a GET, and exactly one for a POST that reached it. Counted by the
+ * {@code max-attempts} requests for a GET (one after a timeout), and exactly one for a POST that reached it,
+ * and the caller gets the guard's exception with the right reason. Counted by the
  * server, which reads every request off the wire. The one exception, the JDK's clients' own resend of a
  * GET whose connection was reset before any answer, is asserted as what it is (decision record 0017).
  */
@@ -44,6 +49,8 @@ class HttpClientsOwnRetriesTests {
 
 		RESET_MID_BODY(() -> Reply.brokenOff(1000, 100)),
 
+		CLOSED_MID_BODY(() -> Reply.truncated(1000, 100)),
+
 		SERVICE_UNAVAILABLE(() -> Reply.status(503, "Retry-After: 1")),
 
 		TOO_MANY_REQUESTS(() -> Reply.status(429, "Retry-After: 1")),
@@ -52,8 +59,19 @@ class HttpClientsOwnRetriesTests {
 
 		private final Supplier<Reply> reply;
 
+		/** What a caller may get: the guard's exception, or the client's own for a failure status. */
+		private final List<Class<?>> thrown;
+
+		private final Reason reason;
+
 		Fault(Supplier<Reply> reply) {
 			this.reply = reply;
+			this.thrown = switch (name()) {
+				case "SERVICE_UNAVAILABLE" -> List.of(HttpServerErrorException.class);
+				case "TOO_MANY_REQUESTS" -> List.of(HttpClientErrorException.class);
+				default -> List.of(ServiceUnavailableException.class);
+			};
+			this.reason = name().equals("TIMEOUT") ? Reason.TIMEOUT : Reason.SERVER_ERROR;
 		}
 
 	}
@@ -86,8 +104,18 @@ class HttpClientsOwnRetriesTests {
 				RestClient client = context.getBean(RestClient.Builder.class).build();
 				assertThatThrownBy(
 						() -> client.get().uri(this.server.url("/profile/api/userinfo")).retrieve().body(String.class))
-					.isNotNull();
+					.satisfies((thrown) -> assertThat(thrown).as("what the caller got")
+						.isInstanceOfAny(fault.thrown.toArray(Class[]::new)))
+					.satisfies((thrown) -> {
+						if (thrown instanceof ServiceUnavailableException unavailable) {
+							assertThat(unavailable.reason()).isEqualTo(fault.reason);
+						}
+					});
 				int allowed = maxAttempts;
+				if (fault == Fault.TIMEOUT) {
+					// An attempt that reached its deadline is never sent again.
+					allowed = 1;
+				}
 				if ((factory.equals("jdk") || factory.equals("simple")) && fault == Fault.RESET_BEFORE_RESPONSE) {
 					// The JDK client and HttpURLConnection send a GET once more by themselves when the connection
 					// closed before any byte of the answer, with no switch to stop it (decision record 0017).

@@ -123,6 +123,50 @@ class StaleIfErrorTests {
 	}
 
 	@Test
+	void neverHoldsBackAStreamOfServerSentEvents() throws Exception {
+		java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+		try (uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer events = new uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer(
+				(n) -> (connection) -> {
+					java.io.OutputStream out = connection.getOutputStream();
+					out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+							+ "data: one\n\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+					out.flush();
+					try {
+						release.await();
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+					}
+					out.write("data: two\n\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+					out.flush();
+				})) {
+			this.runner.withPropertyValues("tis.resilience.services.events.url=" + events.url("/events"),
+					"tis.resilience.services.events.stale-if-error=5m",
+					"tis.resilience.services.events.response-timeout=10s").run((context) -> {
+						RestClient client = context.getBean(RestClient.Builder.class).build();
+						// Completed as soon as the first line is read (closing the response then drains the rest).
+						java.util.concurrent.CompletableFuture<String> first = new java.util.concurrent.CompletableFuture<>();
+						java.util.concurrent.CompletableFuture.runAsync(() -> client.get()
+							.uri(events.url("/events/stream"))
+							.exchange((request, response) -> {
+								java.io.BufferedReader reader = new java.io.BufferedReader(
+										new java.io.InputStreamReader(response.getBody()));
+								first.complete(reader.readLine());
+								return null;
+							}, true));
+						try {
+							// The second event is held until the first has arrived: a cache that kept the
+							// stream whole would hold the first back with it.
+							assertThat(first.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("data: one");
+						}
+						finally {
+							release.countDown();
+						}
+					});
+		}
+	}
+
+	@Test
 	void neverKeepsAServerError() {
 		server.stubFor(get("/profile/api/userinfo").willReturn(serverError().withBody("partial failure")));
 		this.runner.run((context) -> {
