@@ -57,7 +57,7 @@ public final class ServiceGuard {
 	 * the same service is running (a protected HTTP call inside {@code CircuitBreakerFactory.run} or a
 	 * {@code @Resilient} method) is one logical call, and enters the guard once.
 	 */
-	private static final ThreadLocal<ArrayDeque<ServiceGuard>> ENTERED = ThreadLocal.withInitial(ArrayDeque::new);
+	private static final ThreadLocal<ArrayDeque<Entered>> ENTERED = ThreadLocal.withInitial(ArrayDeque::new);
 
 	private volatile long openedAtNanos;
 
@@ -152,30 +152,64 @@ public final class ServiceGuard {
 	 * @throws Exception what an attempt threw, when it is not a failure of the service
 	 */
 	public <T> T execute(GuardedCall<T> call) throws Exception {
-		ArrayDeque<ServiceGuard> entered = ENTERED.get();
-		if (entered.contains(this)) {
-			return nested(call);
+		ArrayDeque<Entered> entered = ENTERED.get();
+		for (Entered outer : entered) {
+			if (outer.guard == this) {
+				return nested(call, outer);
+			}
 		}
-		entered.addLast(this);
+		Entered entry = new Entered(this);
+		entered.addLast(entry);
 		try {
-			return guarded(call);
+			return guarded(call, entry);
 		}
 		finally {
-			entered.removeLastOccurrence(this);
+			entered.removeLastOccurrence(entry);
 		}
 	}
 
 	// Inside a call to the same service: the outer call holds the breaker's permission and the bulkhead
-	// slot, retries, and counts the outcome; this one only runs its attempt under the deadline.
-	private <T> T nested(GuardedCall<T> call) throws Exception {
-		T result = call.attempt(this.policy.responseTimeout());
-		if (call.finishesAtHandOver()) {
-			return result;
+	// slot and counts the outcome once. This one runs its attempts under the deadline and retries by its
+	// own request's rules (a GET inside CircuitBreakerFactory.run is still retried), within the same retry
+	// budget; a failure response it hands over is passed to the outer call to count.
+	private <T> T nested(GuardedCall<T> call, Entered outer) throws Exception {
+		for (int attempt = 1;; attempt++) {
+			T result;
+			try {
+				result = call.attempt(this.policy.responseTimeout());
+			}
+			catch (Exception ex) {
+				Reason reason = this.classifier.classify(ex);
+				if (reason == null) {
+					throw ex;
+				}
+				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
+				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
+				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
+					continue;
+				}
+				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
+				throw new ServiceUnavailableException(this.name, reported, null, ex);
+			}
+			GuardedCall.Failure failure = call.failureOf(result);
+			if (failure != null && decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY
+					&& backOffAfter(call, result, attempt, failure)) {
+				continue;
+			}
+			outer.nestedFailure = failure;
+			if (call.finishesAtHandOver()) {
+				return result;
+			}
+			return call.handOver(result, failure, NestedCompletion.INSTANCE);
 		}
-		return call.handOver(result, call.failureOf(result), NestedCompletion.INSTANCE);
 	}
 
-	private <T> T guarded(GuardedCall<T> call) throws Exception {
+	private <T> boolean backOffAfter(GuardedCall<T> call, T result, int attempt, GuardedCall.Failure failure) {
+		call.discard(result);
+		return backOff(attempt, failure.retryAfter());
+	}
+
+	private <T> T guarded(GuardedCall<T> call, Entered entry) throws Exception {
 		boolean permitted = this.circuitBreaker.tryAcquirePermission();
 		observeState();
 		if (!permitted) {
@@ -191,11 +225,19 @@ public final class ServiceGuard {
 				throw rejected(Reason.BULKHEAD_FULL, null);
 			}
 			T result;
+			entry.nestedFailure = null;
 			try {
 				result = call.attempt(this.policy.responseTimeout());
 			}
 			catch (Exception ex) {
 				this.bulkhead.onComplete();
+				if (ex instanceof ServiceUnavailableException unavailable
+						&& (unavailable.reason() == Reason.CIRCUIT_OPEN || unavailable.reason() == Reason.BULKHEAD_FULL)) {
+					// Rejected further down without any I/O (another service's open breaker, or this one's full
+					// bulkhead asked from another thread): nothing was tried, so nothing is counted.
+					this.circuitBreaker.releasePermission();
+					throw ex;
+				}
 				Reason reason = this.classifier.classify(ex);
 				if (reason == null) {
 					// Not the service failing (a bug, a refused argument): the service did its part. Counted, so
@@ -205,9 +247,13 @@ public final class ServiceGuard {
 					throw ex;
 				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
+				// A nested call of this service has already retried by its own rules.
+				boolean retriedInside = ex instanceof ServiceUnavailableException unavailable
+						&& unavailable.service().equals(this.name);
 				// A timed-out attempt is not retried: a slow service is not helped by a second request,
 				// and the caller would wait one more response-timeout for it.
-				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
+				RetryDecision decision = (reason == Reason.TIMEOUT || retriedInside) ? RetryDecision.NO
+						: decideRetry(attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
 				}
@@ -226,7 +272,14 @@ public final class ServiceGuard {
 				this.circuitBreaker.releasePermission();
 				throw ex;
 			}
-			if (failure != null && decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY) {
+			boolean retriedInside = failure == null && entry.nestedFailure != null;
+			if (retriedInside) {
+				// A failure response a nested call of this service handed over without throwing, after its
+				// own retries.
+				failure = entry.nestedFailure;
+			}
+			if (failure != null && !retriedInside
+					&& decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY) {
 				call.discard(result);
 				this.bulkhead.onComplete();
 				if (backOff(attempt, failure.retryAfter())) {
@@ -501,6 +554,19 @@ public final class ServiceGuard {
 				}
 				ServiceGuard.this.circuitBreaker.releasePermission();
 			}
+		}
+
+	}
+
+	/** A call to a guard running on the current thread, and what its nested calls handed over. */
+	private static final class Entered {
+
+		final ServiceGuard guard;
+
+		GuardedCall.@Nullable Failure nestedFailure;
+
+		Entered(ServiceGuard guard) {
+			this.guard = guard;
 		}
 
 	}

@@ -1,11 +1,14 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.fallback;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.util.ClassUtils;
 import org.springframework.web.client.ResourceAccessException;
 import org.springframework.web.client.RestClientResponseException;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 
 /**
  * Says whether an exception means a downstream service failed: the starter's own
@@ -18,6 +21,15 @@ final class DownstreamFailures {
 		.isPresent("org.springframework.web.client.RestClientResponseException", DownstreamFailures.class.getClassLoader());
 
 	private DownstreamFailures() {
+	}
+
+	/** The service a protected call's failure response names, when the failure is a client's error for one. */
+	static @Nullable String markedService(Throwable failure) {
+		if (SPRING_WEB_CLIENT_PRESENT && failure instanceof RestClientResponseException response
+				&& response.getResponseHeaders() != null) {
+			return FailureResponseMark.serviceOf(response.getResponseHeaders().getFirst(ServiceUnavailableException.SERVICE_HEADER));
+		}
+		return null;
 	}
 
 	static boolean isDownstreamFailure(Throwable failure) {

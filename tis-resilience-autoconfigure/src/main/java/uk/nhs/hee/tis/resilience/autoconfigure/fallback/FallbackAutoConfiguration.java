@@ -18,6 +18,7 @@ import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.Ordered;
 import org.springframework.core.type.AnnotationMetadata;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.interceptor.TransactionInterceptor;
 
 import uk.nhs.hee.tis.resilience.annotation.Resilient;
@@ -84,7 +85,8 @@ public final class FallbackAutoConfiguration {
 		};
 		pointcut.setClassFilter(FallbackMethods::isAnnotated);
 		DefaultPointcutAdvisor advisor = new DefaultPointcutAdvisor(pointcut,
-				new FallbackMethodInterceptor(fallbackMethods, beanFactory, registry));
+				new FallbackMethodInterceptor(fallbackMethods, beanFactory, registry,
+						beanFactory.getBeanProvider(FallbackAwareTransactions.class)));
 		advisor.setOrder(FALLBACK_ORDER);
 		return advisor;
 	}
@@ -115,8 +117,9 @@ public final class FallbackAutoConfiguration {
 		@Bean
 		@Role(BeanDefinition.ROLE_INFRASTRUCTURE)
 		FallbackAwareTransactions tisFallbackAwareTransactions(FallbackMethods fallbackMethods,
-				ObjectProvider<TransactionInterceptor> interceptors) {
-			return new FallbackAwareTransactions(fallbackMethods, interceptors);
+				ObjectProvider<TransactionInterceptor> interceptors,
+				ObjectProvider<PlatformTransactionManager> transactionManagers) {
+			return new FallbackAwareTransactions(fallbackMethods, interceptors, transactionManagers);
 		}
 
 	}

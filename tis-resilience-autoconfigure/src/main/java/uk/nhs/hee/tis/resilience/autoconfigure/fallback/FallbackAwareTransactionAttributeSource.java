@@ -31,6 +31,20 @@ final class FallbackAwareTransactionAttributeSource implements TransactionAttrib
 
 	private final Map<MethodClassKey, Optional<TransactionAttribute>> attributes = new ConcurrentReferenceHashMap<>();
 
+	/**
+	 * Set on the thread when a failure did not mark the caller's transaction because a fallback was to
+	 * answer it; the fallback interceptor takes it, and marks the transaction after all if the fallback
+	 * itself failed.
+	 */
+	private static final ThreadLocal<Boolean> SPARED = new ThreadLocal<>();
+
+	/** Whether the last failure on this thread spared the caller's transaction; clears the mark. */
+	static boolean takeSpared() {
+		boolean spared = Boolean.TRUE.equals(SPARED.get());
+		SPARED.remove();
+		return spared;
+	}
+
 	FallbackAwareTransactionAttributeSource(TransactionAttributeSource delegate, FallbackMethods fallbackMethods) {
 		this.delegate = delegate;
 		this.fallbackMethods = fallbackMethods;
@@ -69,7 +83,14 @@ final class FallbackAwareTransactionAttributeSource implements TransactionAttrib
 
 			@Override
 			public boolean rollbackOn(Throwable ex) {
-				return super.rollbackOn(ex) && !(fallback.answers(ex, parameterCount) && takesPart());
+				if (!super.rollbackOn(ex)) {
+					return false;
+				}
+				if (fallback.answers(ex, parameterCount) && takesPart()) {
+					SPARED.set(Boolean.TRUE);
+					return false;
+				}
+				return true;
 			}
 
 		};

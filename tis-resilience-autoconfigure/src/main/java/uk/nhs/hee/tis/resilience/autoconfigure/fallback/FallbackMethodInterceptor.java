@@ -39,8 +39,11 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 
 	private final ObjectProvider<ServiceGuardRegistry> registry;
 
+	private final ObjectProvider<FallbackAwareTransactions> transactions;
+
 	FallbackMethodInterceptor(FallbackMethods fallbackMethods, BeanFactory beanFactory,
-			ObjectProvider<ServiceGuardRegistry> registry) {
+			ObjectProvider<ServiceGuardRegistry> registry, ObjectProvider<FallbackAwareTransactions> transactions) {
+		this.transactions = transactions;
 		this.fallbackMethods = fallbackMethods;
 		this.beanFactory = beanFactory;
 		this.registry = registry;
@@ -136,8 +139,26 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			throw thrown;
 		}
 		long start = System.nanoTime();
-		Object answer = callFallback(fallback, method, target, invocation.getArguments(), failure, thrown);
+		Object answer;
+		try {
+			answer = callFallback(fallback, method, target, invocation.getArguments(), failure, thrown);
+		}
+		catch (Throwable fallbackFailure) {
+			FallbackAwareTransactions transactions = this.transactions.getIfAvailable();
+			if (transactions != null) {
+				transactions.fallbackFailed(fallbackFailure);
+			}
+			throw fallbackFailure;
+		}
+		FallbackAwareTransactions transactions = this.transactions.getIfAvailable();
+		if (transactions != null) {
+			transactions.fallbackAnswered();
+		}
 		recordFallback(failure, System.nanoTime() - start);
+		if (answer == null && CompletionStage.class.isAssignableFrom(method.getReturnType())) {
+			// A future-returning method never answers null, whichever way its failure came.
+			return CompletableFuture.completedFuture(null);
+		}
 		return answer;
 	}
 
@@ -162,13 +183,14 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 		return failure;
 	}
 
-	// Tagged with the failed service when the failure names it; other failures are "unknown".
+	// Tagged with the failed service when the failure names it: the guard's exception, or a client's error
+	// for a failure response the starter marked with its service. Other failures are "unknown".
 	private void recordFallback(Throwable failure, long nanos) {
 		ServiceGuardRegistry guards = this.registry.getIfAvailable();
 		if (guards != null) {
 			String service = (failure instanceof ServiceUnavailableException unavailable) ? unavailable.service()
-					: "unknown";
-			guards.listener().onCall(service, CallOutcome.FALLBACK, nanos);
+					: DownstreamFailures.markedService(failure);
+			guards.listener().onCall((service != null) ? service : "unknown", CallOutcome.FALLBACK, nanos);
 		}
 	}
 

@@ -101,6 +101,13 @@ final class FallbackMethods {
 	 * @throws IllegalStateException naming both methods when a fallback does not fit
 	 */
 	void validate(Class<?> targetClass) {
+		for (Method method : ReflectionUtils.getUniqueDeclaredMethods(targetClass, ReflectionUtils.USER_DECLARED_METHODS)) {
+			if (Modifier.isStatic(method.getModifiers()) && AnnotatedElementUtils.hasAnnotation(method, Fallback.class)) {
+				throw new IllegalStateException("@Fallback on " + describe(method) + " cannot work: the method is "
+						+ "static, so Spring's proxy cannot intercept it and the fallback would never run. "
+						+ "Make it an instance method of the bean.");
+			}
+		}
 		for (Method method : candidateMethods(targetClass)) {
 			Fallback fallback = annotation(method, targetClass);
 			if (fallback != null) {

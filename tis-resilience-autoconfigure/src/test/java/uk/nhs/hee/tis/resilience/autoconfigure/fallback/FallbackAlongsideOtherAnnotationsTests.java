@@ -38,6 +38,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * A fallback next to the annotations a real bean also carries — Spring's {@code @Retryable},
@@ -83,6 +84,18 @@ class FallbackAlongsideOtherAnnotationsTests {
 			context.getBean(Placements.class).place("ada");
 			assertThat(jdbc.queryForObject("select roles from placement where trainee = 'ada'", String.class))
 				.isEqualTo("transactional fallback ada");
+		});
+	}
+
+	@Test
+	void leavesTheCallersTransactionRollbackOnlyAsPlainSpringDoesWhenTheFallbackItselfFails() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+		this.runner.run((context) -> {
+			JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+			jdbc.execute("create table if not exists placement (trainee varchar(20), roles varchar(60))");
+			assertThatExceptionOfType(org.springframework.transaction.UnexpectedRollbackException.class)
+				.isThrownBy(() -> context.getBean(Placements.class).placeCatching("cy"));
+			assertThat(jdbc.queryForObject("select count(*) from placement where trainee = 'cy'", Integer.class)).isZero();
 		});
 	}
 
@@ -190,6 +203,16 @@ class FallbackAlongsideOtherAnnotationsTests {
 			return "audited fallback " + user;
 		}
 
+		@Transactional
+		@Fallback(method = "throwingFallback")
+		public String failingFallback(String user) {
+			return userinfo();
+		}
+
+		String throwingFallback(String user) {
+			throw new IllegalStateException("no fallback answer for " + user);
+		}
+
 		@Cacheable("roles")
 		@Fallback(method = "cachedFallback")
 		public String cached(String user) {
@@ -229,6 +252,17 @@ class FallbackAlongsideOtherAnnotationsTests {
 		Placements(JdbcTemplate jdbc, Profile profile) {
 			this.jdbc = jdbc;
 			this.profile = profile;
+		}
+
+		@Transactional
+		public void placeCatching(String trainee) {
+			this.jdbc.update("insert into placement values (?, ?)", trainee, "before");
+			try {
+				this.profile.failingFallback(trainee);
+			}
+			catch (IllegalStateException ex) {
+				// The caller carries on, as a caller that catches does; its commit must not keep partial work.
+			}
 		}
 
 		@Transactional

@@ -76,6 +76,11 @@ class FallbackStartupValidationTests {
 	}
 
 	@Test
+	void stopsStartupWhenTheAnnotatedMethodIsStatic() {
+		assertStartupFails(StaticMethod.class, StaticMethod.Bean.class.getName() + ".userinfo(String)", "the method is static");
+	}
+
+	@Test
 	void resolvesAGenericParentsFallbackAgainstTheConcreteType() {
 		this.runner.withUserConfiguration(GenericParent.class).run((context) -> {
 			assertThat(context).hasNotFailed();
@@ -162,6 +167,25 @@ class FallbackStartupValidationTests {
 			}
 
 			String cached(String user) {
+				return "cached";
+			}
+
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Import(StaticMethod.Bean.class)
+	static class StaticMethod {
+
+		static class Bean {
+
+			@Fallback(method = "cached")
+			public static String userinfo(String user) {
+				return user;
+			}
+
+			static String cached(String user) {
 				return "cached";
 			}
 

@@ -178,6 +178,58 @@ class FailureClassificationTests {
 		});
 	}
 
+	@Test
+	void countsAFailureResponseANestedCallHandedOverWithoutThrowing() {
+		server.stubFor(get("/svc/down").willReturn(serviceUnavailable()));
+		this.runner.run((context) -> {
+			CircuitBreakerFactory<?, ?> factory = context.getBean(CircuitBreakerFactory.class);
+			RestClient client = context.getBean(RestClient.Builder.class).baseUrl(server.baseUrl() + "/svc").build();
+			for (int i = 0; i < 5; i++) {
+				int status = factory.create("svc")
+					.run(() -> client.get().uri("/down").exchange((request, response) -> response.getStatusCode().value()));
+				assertThat(status).isEqualTo(503);
+			}
+			CircuitBreaker.Metrics metrics = breaker(context, "svc").getMetrics();
+			assertThat(metrics.getNumberOfFailedCalls()).isEqualTo(5);
+			assertThat(metrics.getNumberOfBufferedCalls()).isEqualTo(5);
+		});
+	}
+
+	@Test
+	void keepsRetryingAGetNestedInTheFactorysRun() {
+		server.stubFor(get("/svc/flaky").inScenario("flaky").whenScenarioStateIs(STARTED)
+			.willReturn(serviceUnavailable()).willSetStateTo("ok"));
+		server.stubFor(get("/svc/flaky").inScenario("flaky").whenScenarioStateIs("ok").willReturn(ok("fine")));
+		this.runner.withPropertyValues("tis.resilience.services.svc.retry.max-attempts=2",
+				"tis.resilience.services.svc.retry.initial-backoff=10ms").run((context) -> {
+					CircuitBreakerFactory<?, ?> factory = context.getBean(CircuitBreakerFactory.class);
+					RestClient client = context.getBean(RestClient.Builder.class).baseUrl(server.baseUrl() + "/svc").build();
+					assertThat(factory.create("svc").run(() -> client.get().uri("/flaky").retrieve().body(String.class),
+							(ex) -> "fallback")).isEqualTo("fine");
+					server.verify(2, com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor(urlPathEqualTo("/svc/flaky")));
+					assertThat(breaker(context, "svc").getMetrics().getNumberOfSuccessfulCalls()).isEqualTo(1);
+				});
+	}
+
+	@Test
+	void neverCountsAnotherServicesRejectionAgainstTheOuterService() {
+		server.stubFor(get("/svc/any").willReturn(ok("any")));
+		this.runner.run((context) -> {
+			CircuitBreakerFactory<?, ?> factory = context.getBean(CircuitBreakerFactory.class);
+			RestClient client = context.getBean(RestClient.Builder.class).baseUrl(server.baseUrl() + "/svc").build();
+			breaker(context, "svc").transitionToForcedOpenState();
+			for (int i = 0; i < 3; i++) {
+				assertThat(factory.create("reports-db")
+					.run(() -> client.get().uri("/any").retrieve().body(String.class),
+							(ex) -> ((ServiceUnavailableException) ex).reason().name())).isEqualTo("CIRCUIT_OPEN");
+			}
+			CircuitBreaker.Metrics outer = breaker(context, "reports-db").getMetrics();
+			assertThat(outer.getNumberOfBufferedCalls()).isZero();
+			assertThat(context.getBean(ServiceGuardRegistry.class).guard("reports-db").bulkhead().getMetrics()
+				.getAvailableConcurrentCalls()).isEqualTo(25);
+		});
+	}
+
 	static class Reports {
 
 		private final JdbcTemplate timingOut;
