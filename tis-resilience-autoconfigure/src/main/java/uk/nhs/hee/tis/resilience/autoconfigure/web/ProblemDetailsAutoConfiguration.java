@@ -4,6 +4,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.http.ProblemDetail;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
@@ -25,6 +26,17 @@ public final class ProblemDetailsAutoConfiguration {
 	@Bean
 	ServiceUnavailableProblemHandler tisServiceUnavailableProblemHandler() {
 		return new ServiceUnavailableProblemHandler();
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.web.reactive.function.client.WebClientResponseException")
+	static class WebClientConfiguration {
+
+		@Bean
+		WebClientFailureProblemHandler tisWebClientFailureProblemHandler() {
+			return new WebClientFailureProblemHandler();
+		}
+
 	}
 
 }

@@ -65,7 +65,7 @@ final class ServiceUnavailableProblemHandler {
 				(retryAfter != null && retryAfter.compareTo(MAX_RETRY_AFTER) > 0) ? MAX_RETRY_AFTER : retryAfter);
 	}
 
-	private static ResponseEntity<ProblemDetail> problem(String service, Reason reason, @Nullable Duration retryAfter) {
+	static ResponseEntity<ProblemDetail> problem(String service, Reason reason, @Nullable Duration retryAfter) {
 		HttpStatus status = (reason == Reason.TIMEOUT) ? HttpStatus.GATEWAY_TIMEOUT : HttpStatus.SERVICE_UNAVAILABLE;
 		ProblemDetail problem = ProblemDetail.forStatusAndDetail(status,
 				"The " + service + " service is unavailable (" + describe(reason) + "). Try again later.");

@@ -84,6 +84,21 @@ class DownstreamFailureProblemTests {
 	}
 
 	@Test
+	void answersAWebClientCallsFailuresAsTheSameProblems() {
+		ConfigurableApplicationContext app = start(true);
+		profileAnswers(503);
+		ResponseEntity<String> unavailable = call(app, "/api/me-reactive");
+		assertThat(unavailable.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
+		assertThat(unavailable.getHeaders().getContentType()).isEqualTo(MediaType.APPLICATION_PROBLEM_JSON);
+		assertThat(unavailable.getBody()).contains("\"service\":\"profile\"").contains("\"reason\":\"SERVER_ERROR\"");
+		profile.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withFault(Fault.MALFORMED_RESPONSE_CHUNK)));
+		ResponseEntity<String> brokenOff = call(app, "/api/me-reactive");
+		assertThat(brokenOff.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
+		assertThat(brokenOff.getBody()).contains("\"service\":\"profile\"");
+		assertThat(call(start(false), "/api/me-reactive").getStatusCode()).isEqualTo(HttpStatus.INTERNAL_SERVER_ERROR);
+	}
+
+	@Test
 	void answersARefusedConnectionAsA503Problem() {
 		ResponseEntity<String> response = call(start(true, "http://127.0.0.1:1/profile"), "/api/me");
 		assertThat(response.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
@@ -163,6 +178,19 @@ class DownstreamFailureProblemTests {
 		private final RestClient profile;
 
 		private final String profileUrl;
+
+		private org.springframework.web.reactive.function.client.WebClient reactiveProfile;
+
+		@org.springframework.beans.factory.annotation.Autowired
+		void setWebClientBuilder(org.springframework.web.reactive.function.client.WebClient.Builder builder) {
+			this.reactiveProfile = builder.baseUrl(this.profileUrl).build();
+		}
+
+		@GetMapping("/api/me-reactive")
+		String meReactive() {
+			return this.reactiveProfile.get().uri("/api/userinfo").retrieve().bodyToMono(String.class)
+				.block(java.time.Duration.ofSeconds(20));
+		}
 
 		TcsLike(RestClient.Builder builder, org.springframework.core.env.Environment environment) {
 			this.profileUrl = environment.getRequiredProperty("tis.resilience.services.profile.url");

@@ -1,0 +1,113 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.time.Duration;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.blockhound.BlockHound;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * No blocking call on a Reactor thread anywhere on the protected WebClient path: BlockHound is installed
+ * in this JVM (its own surefire run) and fails any blocking call made on a non-blocking thread. The calls
+ * are subscribed on Reactor's parallel scheduler, a non-blocking thread, and go through admission,
+ * retries with backoff, a deadline, an open breaker and a full bulkhead.
+ */
+class WebClientNonBlockingTests {
+
+	@RegisterExtension
+	static WireMockExtension server = LoopbackFixtures.loopbackServer();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
+				ReactiveHttpClientAutoConfiguration.class, WebClientAutoConfiguration.class,
+				ReactiveHttpClientResilienceAutoConfiguration.class))
+		.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+				"tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=3",
+				"tis.resilience.services.profile.retry.initial-backoff=20ms");
+
+	@BeforeAll
+	static void installBlockHound() {
+		BlockHound.install();
+	}
+
+	private static Mono<String> onAReactorThread(WebClient client, String path) {
+		return Mono.defer(() -> client.get().uri(server.baseUrl() + "/profile" + path).retrieve().bodyToMono(String.class))
+			.subscribeOn(Schedulers.parallel());
+	}
+
+	@Test
+	void blocksNoReactorThreadToDetectABlockingCallItself() {
+		// The guard against a test that cannot fail: BlockHound is really watching.
+		assertThatThrownBy(() -> Mono.fromCallable(() -> {
+			Thread.sleep(1);
+			return "slept";
+		}).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(5))).hasMessageContaining("Blocking call");
+	}
+
+	@Test
+	void retriesWithBackoffWithoutBlocking() {
+		server.stubFor(get("/profile/api/flaky").inScenario("flaky").whenScenarioStateIs(STARTED)
+			.willReturn(serviceUnavailable()).willSetStateTo("second"));
+		server.stubFor(get("/profile/api/flaky").inScenario("flaky").whenScenarioStateIs("second")
+			.willReturn(aResponse().withStatus(429).withHeader("Retry-After", "0")).willSetStateTo("ok"));
+		server.stubFor(get("/profile/api/flaky").inScenario("flaky").whenScenarioStateIs("ok").willReturn(ok("me")));
+		this.runner.run((context) -> assertThat(onAReactorThread(context.getBean(WebClient.Builder.class).build(),
+				"/api/flaky").block(Duration.ofSeconds(10))).isEqualTo("me"));
+	}
+
+	@Test
+	void endsAtTheDeadlineAndRejectsWhileOpenWithoutBlocking() {
+		server.stubFor(get("/profile/api/slow").willReturn(ok("abcdefghij").withChunkedDribbleDelay(10, 5_000)));
+		this.runner.run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).build();
+			assertThatThrownBy(() -> onAReactorThread(client, "/api/slow").block(Duration.ofSeconds(10)))
+				.satisfies((ex) -> assertThat(ex).hasRootCauseInstanceOf(java.util.concurrent.TimeoutException.class));
+			context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+			assertThatThrownBy(() -> onAReactorThread(client, "/api/slow").block(Duration.ofSeconds(5)))
+				.isInstanceOfSatisfying(ServiceUnavailableException.class,
+						(ex) -> assertThat(ex.reason()).isEqualTo(Reason.CIRCUIT_OPEN));
+		});
+	}
+
+	@Test
+	void runsManyCallsAtOnceThroughABulkheadWithoutBlocking() {
+		server.stubFor(get("/profile/api/me").willReturn(ok("me").withFixedDelay(200)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.bulkhead.max-concurrent-calls=2",
+				"tis.resilience.services.profile.response-timeout=5s").run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).build();
+			var outcomes = Flux.range(0, 6)
+				.flatMap((i) -> onAReactorThread(client, "/api/me")
+					.onErrorResume(ServiceUnavailableException.class, (ex) -> Mono.just(ex.reason().name())))
+				.collectList()
+				.block(Duration.ofSeconds(10));
+			assertThat(outcomes).contains("me", "BULKHEAD_FULL").hasSize(6);
+		});
+	}
+
+}
