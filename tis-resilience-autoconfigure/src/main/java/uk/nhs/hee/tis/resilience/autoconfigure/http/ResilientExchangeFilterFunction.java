@@ -31,7 +31,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * Runs every exchange of a {@code WebClient} under the guard of the service it belongs to — the same
  * {@link ServiceGuard} (breaker, bulkhead, retry budget) as the blocking clients — without blocking: an
  * open breaker or a full bulkhead is an error signal at once, with no I/O; the deadline covers the whole
- * exchange, headers and body, on Reactor's timer; retries wait with {@code Mono.delay} on Reactor's
+ * exchange, headers and body, watched by {@link DeadlineWatch}; retries wait with {@code Mono.delay} on Reactor's
  * parallel scheduler. The retry rules and failure classification are the guard's (see decision record
  * 0021). A failure response (5xx, 408, 429) that is not retried is handed over, marked with its service
  * as the blocking clients mark it; its body, like any body, finishes the call when it ends.
@@ -112,9 +112,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			catch (ServiceUnavailableException ex) {
 				return Mono.error(ex);
 			}
-			long deadline = System.nanoTime() + this.guard.policy().responseTimeout().toNanos();
+			DeadlineWatch.Deadline deadline = DeadlineWatch.shared()
+				.watch(System.nanoTime() + this.guard.policy().responseTimeout().toNanos());
 			return this.next.exchange(this.request)
-				.timeout(Mono.defer(() -> Mono.delay(remaining(deadline))))
+				.timeout(deadline.passed())
+				.doOnError((ex) -> deadline.done())
+				.doOnCancel(deadline::done)
 				.onErrorResume((ex) -> failedWithoutAnswer(attempt, ex))
 				.flatMap((response) -> answered(attempt, response, deadline));
 		}
@@ -138,7 +141,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			return Mono.error(this.admission.failed(reason, ex));
 		}
 
-		private Mono<ClientResponse> answered(int attempt, ClientResponse response, long deadline) {
+		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline) {
 			int status = response.statusCode().value();
 			Reason reason = HttpFailureClassifier.reasonForStatus(status);
 			Duration retryAfter = (reason != null) ? HttpFailureClassifier
@@ -147,6 +150,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			if (reason != null) {
 				Duration delay = this.admission.retryDelay(attempt, this.idempotent, reason, retryAfter);
 				if (delay != null) {
+					deadline.done();
 					return response.releaseBody().then(Mono.delay(delay)).then(Mono.defer(() -> attempt(attempt + 1)));
 				}
 			}
@@ -165,11 +169,11 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		 * The body under the call's deadline: each wait for the next part ends at the deadline, so the whole
 		 * body must arrive by it. Its end, failure or release finishes the call for the guard.
 		 */
-		private Flux<DataBuffer> guardedBody(Flux<DataBuffer> body, long deadline, CallCompletion completion,
-				@Nullable Failure failure) {
+		private Flux<DataBuffer> guardedBody(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
+				CallCompletion completion, @Nullable Failure failure) {
 			long[] received = new long[1];
-			return body.timeout(Mono.defer(() -> Mono.delay(remaining(deadline))),
-					(part) -> Mono.defer(() -> Mono.delay(remaining(deadline))))
+			return body.timeout(deadline.passed(), (part) -> deadline.passed())
+				.doFinally((signal) -> deadline.done())
 				.doOnNext((part) -> received[0] += part.readableByteCount())
 				.onErrorMap((ex) -> {
 					if (ex instanceof TimeoutException) {
@@ -188,10 +192,6 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				})
 				.doOnComplete(() -> completion.finish(failure))
 				.doOnCancel(() -> completion.finish(failure));
-		}
-
-		private Duration remaining(long deadline) {
-			return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
 		}
 
 	}
