@@ -180,7 +180,25 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 				&& failure.getCause() != null && failure.getCause() != failure) {
 			failure = failure.getCause();
 		}
+		if (isWebClientWrapper(failure)) {
+			// WebClient wraps an error of the body ("200 OK ..., but response failed with cause"): the guard's
+			// exception inside is the failure.
+			for (Throwable cause = failure.getCause(); cause != null && cause.getCause() != cause; cause = cause.getCause()) {
+				if (cause instanceof ServiceUnavailableException) {
+					return cause;
+				}
+			}
+		}
 		return failure;
+	}
+
+	private static boolean isWebClientWrapper(Throwable failure) {
+		for (Class<?> type = failure.getClass(); type != null; type = type.getSuperclass()) {
+			if (type.getName().equals("org.springframework.web.reactive.function.client.WebClientResponseException")) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	// Tagged with the failed service when the failure names it: the guard's exception, or a client's error

@@ -91,6 +91,13 @@ class ReactiveFallbackTests {
 	}
 
 	@Test
+	void answersABodyThatDribblesPastTheDeadlineWithTheFallbackGivenTheGuardsException() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("abcdefghijklmnop").withChunkedDribbleDelay(16, 8_000)));
+		this.runner.run((context) -> assertThat(context.getBean(ProfileService.class).userinfo("ada").block(Duration.ofSeconds(6)))
+			.isEqualTo("unavailable ada: TIMEOUT"));
+	}
+
+	@Test
 	void letsASuccessThrough() {
 		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
 		this.runner.run((context) -> assertThat(context.getBean(ProfileService.class).userinfo("ada").block(Duration.ofSeconds(5)))
