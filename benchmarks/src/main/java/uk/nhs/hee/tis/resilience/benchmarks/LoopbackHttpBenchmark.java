@@ -50,6 +50,10 @@ public class LoopbackHttpBenchmark {
 
 	private String url;
 
+	private org.springframework.web.reactive.function.client.WebClient protectedWebClient;
+
+	private org.springframework.web.reactive.function.client.WebClient plainWebClient;
+
 	@Setup
 	public void setUp() throws Exception {
 		this.server = new LoopbackServer("application/json", "{\"userName\":\"ada\",\"roles\":[\"HEE Admin\"]}");
@@ -64,6 +68,11 @@ public class LoopbackHttpBenchmark {
 		this.plainWithTimeoutClient = this.plainWithTimeoutApp.getBean(RestClient.Builder.class).build();
 		this.protectedClient = this.protectedApp.getBean(RestClient.Builder.class).build();
 		this.plainClient = this.plainApp.getBean(RestClient.Builder.class).build();
+		this.protectedWebClient = this.protectedApp
+			.getBean(org.springframework.web.reactive.function.client.WebClient.Builder.class)
+			.build();
+		this.plainWebClient = this.plainApp.getBean(org.springframework.web.reactive.function.client.WebClient.Builder.class)
+			.build();
 	}
 
 	static ConfigurableApplicationContext start(String... args) {
@@ -103,6 +112,16 @@ public class LoopbackHttpBenchmark {
 	@Benchmark
 	public String unprotectedRestClientWithReadTimeout() {
 		return this.plainWithTimeoutClient.get().uri(this.url).retrieve().body(String.class);
+	}
+
+	@Benchmark
+	public String protectedWebClient() {
+		return this.protectedWebClient.get().uri(this.url).retrieve().bodyToMono(String.class).block();
+	}
+
+	@Benchmark
+	public String unprotectedWebClient() {
+		return this.plainWebClient.get().uri(this.url).retrieve().bodyToMono(String.class).block();
 	}
 
 	@SpringBootConfiguration
