@@ -210,14 +210,7 @@ public final class ServiceGuard {
 	}
 
 	private <T> T guarded(GuardedCall<T> call, Entered entry) throws Exception {
-		boolean permitted = this.circuitBreaker.tryAcquirePermission();
-		observeState();
-		if (!permitted) {
-			this.listener.onCall(this.name, CallOutcome.CIRCUIT_OPEN, 0);
-			throw rejected(Reason.CIRCUIT_OPEN, remainingOpenTime());
-		}
-		long start = System.nanoTime();
-		this.retryBudget.recordCall(start);
+		long start = admitted();
 		for (int attempt = 1;; attempt++) {
 			if (!this.bulkhead.tryAcquirePermission()) {
 				this.circuitBreaker.releasePermission();
@@ -413,6 +406,11 @@ public final class ServiceGuard {
 	 * @since 0.2.0
 	 */
 	public Admission admit() {
+		return new Admission(admitted());
+	}
+
+	// The breaker's permission for one logical call, recorded for the retry budget; its start time.
+	private long admitted() {
 		boolean permitted = this.circuitBreaker.tryAcquirePermission();
 		observeState();
 		if (!permitted) {
@@ -421,7 +419,7 @@ public final class ServiceGuard {
 		}
 		long start = System.nanoTime();
 		this.retryBudget.recordCall(start);
-		return new Admission(start);
+		return start;
 	}
 
 	private long elapsed(long start) {

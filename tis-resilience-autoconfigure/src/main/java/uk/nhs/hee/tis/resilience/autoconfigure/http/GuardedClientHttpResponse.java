@@ -97,7 +97,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				delegateBody = this.delegate.getBody();
 			}
 			catch (IOException ex) {
-				throw failed(ex);
+				throw rethrow(ex);
 			}
 			this.body = new GuardedBody(delegateBody);
 		}
@@ -118,8 +118,18 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		return System.nanoTime() - this.deadlineNanos >= 0;
 	}
 
-	// An unchecked wrapper of an I/O error (Reactor Netty's blocking facade) is the same failure.
-	private RuntimeException failed(RuntimeException ex) {
+	/**
+	 * Finishes the call with a failed read and answers what to throw: the exception itself when it says
+	 * nothing of the service (the call counts as completed), else the guard's exception. A body broken off
+	 * is the service failing, like a refused connection: the caller gets the same exception (and so the
+	 * same fallback or problem answer), never the client's bare I/O error, nor an unchecked wrapper of it
+	 * (Reactor Netty's blocking facade throws one).
+	 */
+	private <E extends Exception> Exception failed(E ex) {
+		if (ex instanceof ServiceUnavailableException) {
+			// Already what this response throws (a short body found at its end): decided and counted.
+			return ex;
+		}
 		Reason reason = pastDeadline() ? Reason.TIMEOUT : HttpFailureClassifier.reasonForException(ex);
 		if (reason == null) {
 			this.completion.finish(ex);
@@ -127,7 +137,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		}
 		this.completion.finish(new Failure(reason, null));
 		Throwable cause = ex;
-		if (reason == Reason.SERVER_ERROR) {
+		if (reason == Reason.SERVER_ERROR && !(ex instanceof BrokenOffResponseException)) {
 			IOException io = null;
 			for (Throwable t = ex; t != null && t.getCause() != t && io == null; t = t.getCause()) {
 				io = (t instanceof IOException found) ? found : null;
@@ -137,18 +147,13 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		return new ServiceUnavailableException(this.service, reason, null, cause);
 	}
 
-	private IOException failed(IOException ex) {
-		Reason reason = pastDeadline() ? Reason.TIMEOUT : HttpFailureClassifier.reasonForException(ex);
-		if (reason == null) {
-			this.completion.finish(ex);
-			return ex;
+	// Throws what a failed read becomes.
+	private IOException rethrow(Exception ex) throws IOException {
+		Exception thrown = failed(ex);
+		if (thrown instanceof IOException io) {
+			throw io;
 		}
-		// A body broken off is the service failing, like a refused connection: the caller gets the same
-		// exception (and so the same fallback or problem answer), never the client's bare I/O error.
-		this.completion.finish(new Failure(reason, null));
-		IOException cause = (reason == Reason.SERVER_ERROR && !(ex instanceof BrokenOffResponseException))
-				? new BrokenOffResponseException(this.bytesRead, this.delegate.getHeaders().getContentLength(), ex) : ex;
-		throw new ServiceUnavailableException(this.service, reason, null, cause);
+		throw (RuntimeException) thrown;
 	}
 
 	private final class GuardedBody extends FilterInputStream {
@@ -166,11 +171,8 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				}
 				return ended(read);
 			}
-			catch (IOException ex) {
-				throw failed(ex);
-			}
-			catch (RuntimeException ex) {
-				throw failed(ex);
+			catch (IOException | RuntimeException ex) {
+				throw rethrow(ex);
 			}
 		}
 
@@ -183,11 +185,8 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				}
 				return ended(read);
 			}
-			catch (IOException ex) {
-				throw failed(ex);
-			}
-			catch (RuntimeException ex) {
-				throw failed(ex);
+			catch (IOException | RuntimeException ex) {
+				throw rethrow(ex);
 			}
 		}
 
@@ -199,7 +198,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				return skipped;
 			}
 			catch (IOException ex) {
-				throw failed(ex);
+				throw rethrow(ex);
 			}
 		}
 
@@ -211,7 +210,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 				// must not pass a short body for a whole one. A decoded body's length is not the declared one.
 				if (response.bodyExpected && declared >= 0 && response.bytesRead < declared
 						&& !response.delegate.getHeaders().containsHeader(HttpHeaders.CONTENT_ENCODING)) {
-					throw failed(new BrokenOffResponseException(response.bytesRead, declared, null));
+					throw rethrow(new BrokenOffResponseException(response.bytesRead, declared, null));
 				}
 				response.completion.finish(response.failure);
 			}
