@@ -216,6 +216,27 @@ public final class ScriptedSocketServer implements AutoCloseable {
 		}
 
 		/**
+		 * An answer whose body stalls: {@code declared} bytes announced, {@code sent} sent, then nothing more
+		 * until the client gives up on the connection.
+		 * @param status the status code
+		 * @param declared the {@code Content-Length}
+		 * @param sent how many bytes of the body are sent
+		 * @return the reply
+		 */
+		static Reply stalledBody(int status, int declared, int sent) {
+			return (connection) -> {
+				OutputStream out = connection.getOutputStream();
+				out.write(("HTTP/1.1 " + status + " Status\r\nContent-Type: text/plain\r\nContent-Length: " + declared
+						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write("x".repeat(sent).getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				while (connection.getInputStream().read() != -1) {
+					// Held until the client closes the connection.
+				}
+			};
+		}
+
+		/**
 		 * No answer: the connection is reset once the request has been read.
 		 * @return the reply
 		 */

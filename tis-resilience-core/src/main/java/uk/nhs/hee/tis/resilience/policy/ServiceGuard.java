@@ -486,7 +486,12 @@ public final class ServiceGuard {
 		 * @throws ServiceUnavailableException with {@link Reason#BULKHEAD_FULL}; the call is then over
 		 */
 		public void startAttempt() {
-			if (!ServiceGuard.this.bulkhead.tryAcquirePermission()) {
+			// Resilience4j's tryAcquirePermission waits up to max-wait-duration for a slot: a caller that must
+			// not block is rejected at once when none is free. (Only a slot taken by another thread between
+			// the look and the take can make it wait, up to max-wait-duration.)
+			Bulkhead bulkhead = ServiceGuard.this.bulkhead;
+			boolean free = bulkhead.getMetrics().getAvailableConcurrentCalls() > 0;
+			if (!free || !bulkhead.tryAcquirePermission()) {
 				ServiceGuard.this.circuitBreaker.releasePermission();
 				ServiceGuard.this.listener.onCall(ServiceGuard.this.name, CallOutcome.BULKHEAD_FULL, 0);
 				this.completion.finished.set(true);
@@ -497,18 +502,21 @@ public final class ServiceGuard {
 
 		/**
 		 * Decides, after attempt number {@code attempt} failed, whether another follows, by the same rules as
-		 * the blocking path: only when {@code safe}, never after a timeout, never while the breaker is open,
+		 * the blocking path: only when {@code safe}, never after an attempt that ran out of time (a failure
+		 * status such as 408 is the service answering, and may be retried), never while the breaker is open,
 		 * within {@code max-attempts} and the retry budget, and not for a {@code Retry-After} longer than
 		 * {@code max-backoff}. When one follows, the failed attempt's bulkhead slot is given back.
 		 * @param attempt the number of the attempt that failed, from 1
 		 * @param safe whether the request may be sent again (idempotent, or never sent)
 		 * @param reason why the attempt failed
+		 * @param answered whether the service answered with a failure status, rather than the attempt failing
 		 * @param retryAfter the service's {@code Retry-After}, if any
 		 * @return the wait before the next attempt (jittered exponential backoff, at least
 		 * {@code retryAfter}), or {@code null} when none follows
 		 */
-		public @Nullable Duration retryDelay(int attempt, boolean safe, Reason reason, @Nullable Duration retryAfter) {
-			RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO
+		public @Nullable Duration retryDelay(int attempt, boolean safe, Reason reason, boolean answered,
+				@Nullable Duration retryAfter) {
+			RetryDecision decision = (reason == Reason.TIMEOUT && !answered) ? RetryDecision.NO
 					: decideRetry(attempt, safe, retryAfter);
 			if (decision != RetryDecision.RETRY) {
 				this.budgetExhausted = decision == RetryDecision.BUDGET_EXHAUSTED;

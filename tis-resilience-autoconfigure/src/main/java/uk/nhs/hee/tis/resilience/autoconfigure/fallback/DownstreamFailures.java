@@ -20,6 +20,10 @@ final class DownstreamFailures {
 	private static final boolean SPRING_WEB_CLIENT_PRESENT = ClassUtils
 		.isPresent("org.springframework.web.client.RestClientResponseException", DownstreamFailures.class.getClassLoader());
 
+	private static final boolean WEB_CLIENT_PRESENT = ClassUtils.isPresent(
+			"org.springframework.web.reactive.function.client.WebClientResponseException",
+			DownstreamFailures.class.getClassLoader());
+
 	private DownstreamFailures() {
 	}
 
@@ -29,7 +33,27 @@ final class DownstreamFailures {
 				&& response.getResponseHeaders() != null) {
 			return FailureResponseMark.serviceOf(response.getResponseHeaders().getFirst(ServiceUnavailableException.SERVICE_HEADER));
 		}
+		if (WEB_CLIENT_PRESENT) {
+			return WebClientFailures.markedService(failure);
+		}
 		return null;
+	}
+
+	/** WebClient's own exception for a failure status. Loaded only when WebClient is on the class path. */
+	private static final class WebClientFailures {
+
+		static boolean isFailureStatus(Throwable failure) {
+			return failure instanceof org.springframework.web.reactive.function.client.WebClientResponseException response
+					&& HttpFailureClassifier.reasonForStatus(response.getStatusCode().value()) != null;
+		}
+
+		static @Nullable String markedService(Throwable failure) {
+			if (failure instanceof org.springframework.web.reactive.function.client.WebClientResponseException response) {
+				return FailureResponseMark.serviceOf(response.getHeaders().getFirst(ServiceUnavailableException.SERVICE_HEADER));
+			}
+			return null;
+		}
+
 	}
 
 	static boolean isDownstreamFailure(Throwable failure) {
@@ -43,6 +67,9 @@ final class DownstreamFailures {
 			if (failure instanceof ResourceAccessException) {
 				return true;
 			}
+		}
+		if (WEB_CLIENT_PRESENT && WebClientFailures.isFailureStatus(failure)) {
+			return true;
 		}
 		return HttpFailureClassifier.reasonForException(failure) != null;
 	}

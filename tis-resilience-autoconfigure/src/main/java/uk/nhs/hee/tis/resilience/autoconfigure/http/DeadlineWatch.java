@@ -66,6 +66,9 @@ final class DeadlineWatch {
 
 		private final Sinks.One<Long> sink = Sinks.one();
 
+		private volatile Runnable whenPassed = () -> {
+		};
+
 		Deadline(long at) {
 			this.at = at;
 		}
@@ -75,6 +78,15 @@ final class DeadlineWatch {
 			return this.sink.asMono();
 		}
 
+		/**
+		 * Also runs something once the deadline passes, whether or not anyone waits on {@link #passed()}
+		 * (a body nobody subscribed to).
+		 * @param action what to run, on Reactor's parallel scheduler
+		 */
+		void whenPassed(Runnable action) {
+			this.whenPassed = action;
+		}
+
 		/** Stops watching: the exchange is over. */
 		void done() {
 			DeadlineWatch.this.pending.remove(this);
@@ -82,6 +94,7 @@ final class DeadlineWatch {
 
 		private void signal() {
 			this.sink.tryEmitValue(this.at);
+			this.whenPassed.run();
 		}
 
 	}

@@ -134,7 +134,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				return Mono.error(ex);
 			}
 			boolean safe = this.idempotent || HttpFailureClassifier.neverConnected(ex);
-			Duration delay = this.admission.retryDelay(attempt, safe, reason, null);
+			Duration delay = this.admission.retryDelay(attempt, safe, reason, false, null);
 			if (delay != null) {
 				return Mono.delay(delay).then(Mono.defer(() -> attempt(attempt + 1)));
 			}
@@ -148,14 +148,25 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				.parseRetryAfter(response.headers().asHttpHeaders().getFirst(HttpHeaders.RETRY_AFTER),
 						ResilientExchangeFilterFunction.this.clock) : null;
 			if (reason != null) {
-				Duration delay = this.admission.retryDelay(attempt, this.idempotent, reason, retryAfter);
+				Duration delay = this.admission.retryDelay(attempt, this.idempotent, reason, true, retryAfter);
 				if (delay != null) {
-					deadline.done();
-					return response.releaseBody().then(Mono.delay(delay)).then(Mono.defer(() -> attempt(attempt + 1)));
+					// The failure's body is released under the same deadline: a body that stalls is cut, not waited on.
+					return response.releaseBody()
+						.timeout(deadline.passed())
+						.onErrorResume((ex) -> Mono.empty())
+						.doFinally((signal) -> deadline.done())
+						.then(Mono.delay(delay))
+						.then(Mono.defer(() -> attempt(attempt + 1)));
 				}
 			}
 			Failure failure = (reason != null) ? new Failure(reason, retryAfter) : null;
 			CallCompletion completion = this.admission.completion();
+			// A body nobody reads still ends at the deadline: the call is finished as timed out and the
+			// connection released, so an unread body cannot hold a bulkhead slot for ever.
+			deadline.whenPassed(() -> {
+				completion.finish(new Failure(Reason.TIMEOUT, null));
+				response.releaseBody().subscribe((ignored) -> { }, (ex) -> { });
+			});
 			ClientResponse.Builder handedOver = response.mutate()
 				.body((body) -> guardedBody(body, deadline, completion, failure));
 			if (failure != null) {

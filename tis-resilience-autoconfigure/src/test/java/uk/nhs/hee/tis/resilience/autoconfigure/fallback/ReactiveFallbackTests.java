@@ -98,6 +98,13 @@ class ReactiveFallbackTests {
 	}
 
 	@Test
+	void answersAMonoWithItsFallbackWhenTheServiceAnswers503() {
+		server.stubFor(get("/profile/api/status").willReturn(com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable()));
+		this.runner.run((context) -> assertThat(context.getBean(ProfileService.class).status().block(Duration.ofSeconds(5)))
+			.isEqualTo("status unknown: ServiceUnavailable"));
+	}
+
+	@Test
 	void letsASuccessThrough() {
 		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
 		this.runner.run((context) -> assertThat(context.getBean(ProfileService.class).userinfo("ada").block(Duration.ofSeconds(5)))
@@ -131,6 +138,15 @@ class ReactiveFallbackTests {
 
 		Mono<String> userinfoFallback(String user, ServiceUnavailableException ex) {
 			return Mono.just("unavailable " + user + ": " + ex.reason());
+		}
+
+		@Fallback(method = "statusUnknown")
+		public Mono<String> status() {
+			return this.profile.get().uri("/api/status").retrieve().bodyToMono(String.class);
+		}
+
+		Mono<String> statusUnknown(Exception ex) {
+			return Mono.just("status unknown: " + ex.getClass().getSimpleName());
 		}
 
 		@Fallback(method = "noRoles")

@@ -178,6 +178,54 @@ class WebClientProtectedCallsTests {
 		});
 	}
 
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void retriesA408AsTheBlockingClientsDo(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").inScenario("408").whenScenarioStateIs(STARTED)
+			.willReturn(aResponse().withStatus(408)).willSetStateTo("ok"));
+		server.stubFor(get("/profile/api/userinfo").inScenario("408").whenScenarioStateIs("ok").willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2").run((context) -> {
+			assertThat(kind.create(context).get(profile("/api/userinfo"))).isEqualTo("me");
+			server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void cutsTheStalledBodyOfAFailureItRetriesAtTheDeadline(WebClientKind kind) throws Exception {
+		this.scripted = new ScriptedSocketServer((n) -> Reply.stalledBody(503, 100, 4));
+		this.runner.withPropertyValues("tis.resilience.services.stalled.url=" + this.scripted.url("/stalled"),
+				"tis.resilience.services.stalled.response-timeout=500ms",
+				"tis.resilience.services.stalled.retry.max-attempts=3",
+				"tis.resilience.services.stalled.retry.initial-backoff=10ms").run((context) -> {
+					Duration took = timed(() -> assertThatThrownBy(() -> kind.create(context).get(this.scripted.url("/stalled/api")))
+						.isNotNull());
+					assertThat(took).isLessThan(Duration.ofSeconds(4));
+					assertThat(this.scripted.requests()).hasSize(3);
+					org.awaitility.Awaitility.await().untilAsserted(() -> assertThat(context.getBean(ServiceGuardRegistry.class)
+						.guard("stalled").bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(25));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void givesBackTheSlotOfAResponseWhoseBodyIsNeverReadAtTheDeadline(WebClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.bulkhead.max-concurrent-calls=2",
+				"tis.resilience.services.profile.response-timeout=500ms").run((context) -> {
+					WebClient client = context.getBean(WebClient.Builder.class).build();
+					for (int i = 0; i < 2; i++) {
+						// The body is never subscribed to: a misuse, but it must not hold the service's slots.
+						client.get().uri(profile("/api/userinfo")).retrieve().toEntityFlux(String.class)
+							.map((entity) -> entity.getStatusCode().value()).block(Duration.ofSeconds(5));
+					}
+					org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(
+							context.getBean(ServiceGuardRegistry.class).guard("profile").bulkhead().getMetrics()
+								.getAvailableConcurrentCalls()).isEqualTo(2));
+					assertThat(kind.create(context).get(profile("/api/userinfo"))).isEqualTo("me");
+				});
+	}
+
 	static Stream<Arguments> postFaults() {
 		List<Arguments> arguments = new ArrayList<>();
 		for (WebClientKind kind : WebClientKind.values()) {
@@ -284,7 +332,9 @@ class WebClientProtectedCallsTests {
 	@EnumSource(WebClientKind.class)
 	void rejectsACallAtOnceWhenTheBulkheadIsFull(WebClientKind kind) throws Exception {
 		server.stubFor(get("/profile/api/slow").willReturn(ok("slow").withFixedDelay(800)));
-		this.runner.withPropertyValues("tis.resilience.services.profile.bulkhead.max-concurrent-calls=1").run((context) -> {
+		// A wait for a slot is set, as a blocking client may want: a WebClient call is still rejected at once.
+		this.runner.withPropertyValues("tis.resilience.services.profile.bulkhead.max-concurrent-calls=1",
+				"tis.resilience.services.profile.bulkhead.max-wait-duration=2s").run((context) -> {
 			WebClient client = context.getBean(WebClient.Builder.class).build();
 			CountDownLatch started = new CountDownLatch(1);
 			Mono<String> first = client.get().uri(profile("/api/slow")).retrieve().bodyToMono(String.class);
