@@ -62,8 +62,8 @@ public final class HttpClientResilienceAutoConfiguration {
 
 	@Bean
 	UnprotectedEgressReport tisUnprotectedEgressReport(org.springframework.beans.factory.ListableBeanFactory beanFactory,
-			ResilientHttpClientBeanPostProcessor tisResilientHttpClientBeanPostProcessor) {
-		return new UnprotectedEgressReport(beanFactory, tisResilientHttpClientBeanPostProcessor);
+			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
+		return new UnprotectedEgressReport(beanFactory, protectedClients);
 	}
 
 	@Bean

@@ -3,6 +3,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.util.List;
 
 import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -40,6 +41,14 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 	@ConditionalOnMissingBean
 	ServiceResolver tisServiceResolver(TisResilienceProperties properties) {
 		return new ServiceResolver(properties.serviceUrls());
+	}
+
+	/** The startup report of unprotected clients, in a service without Boot's blocking clients too. */
+	@Bean
+	@ConditionalOnMissingBean
+	UnprotectedEgressReport tisUnprotectedEgressReport(ListableBeanFactory beanFactory,
+			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
+		return new UnprotectedEgressReport(beanFactory, protectedClients);
 	}
 
 	@Bean

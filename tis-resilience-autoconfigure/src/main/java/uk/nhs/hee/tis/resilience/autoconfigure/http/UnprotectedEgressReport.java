@@ -7,6 +7,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.util.ClassUtils;
 
@@ -27,9 +28,10 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	private final ListableBeanFactory beanFactory;
 
-	private final ResilientHttpClientBeanPostProcessor protectedClients;
+	private final ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients;
 
-	UnprotectedEgressReport(ListableBeanFactory beanFactory, ResilientHttpClientBeanPostProcessor protectedClients) {
+	UnprotectedEgressReport(ListableBeanFactory beanFactory,
+			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
 		this.beanFactory = beanFactory;
 		this.protectedClients = protectedClients;
 	}
@@ -44,9 +46,10 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	List<String> find() {
 		List<String> found = new ArrayList<>();
-		this.protectedClients.withoutDeadline()
+		// Absent in an application without Boot's blocking clients (a WebFlux-only service): no templates to report.
+		this.protectedClients.ifAvailable((clients) -> clients.withoutDeadline()
 			.forEach((name, why) -> found.add(name + " (RestTemplate: breaker, bulkhead and retries, but no deadline: "
-					+ why + "; build it from RestTemplateBuilder or leave its request factory to Boot)"));
+					+ why + "; build it from RestTemplateBuilder or leave its request factory to Boot)")));
 		ClassLoader classLoader = getClass().getClassLoader();
 		for (String[] client : UNPROTECTED) {
 			if (!ClassUtils.isPresent(client[0], classLoader)) {
