@@ -194,8 +194,21 @@ public final class ScriptedSocketServer implements AutoCloseable {
 				}
 				out.write("x".repeat(sent).getBytes(StandardCharsets.US_ASCII));
 				out.flush();
+				// A reset makes the client's kernel drop what it has not yet handed to the client: without a
+				// moment to read the headers, the client may see a reset before any answer instead of a body
+				// that broke off. Nothing to wait on from here, so a short, bounded pause.
+				pause(100);
 				reset(connection);
 			};
+		}
+
+		private static void pause(long millis) {
+			try {
+				Thread.sleep(millis);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
 		}
 
 		/**
