@@ -3,6 +3,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -183,6 +184,16 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		private Flux<DataBuffer> guardedBody(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
 				CallCompletion completion, @Nullable Failure failure) {
 			long[] received = new long[1];
+			AtomicBoolean subscribed = new AtomicBoolean();
+			// A body can be read once. WebClient reads it again to describe a failed read (and releases it
+			// after one); the network's body rejects a second reader with an error that Reactor logs at ERROR
+			// as dropped, so a second reader gets an empty body instead.
+			return Flux.defer(() -> subscribed.compareAndSet(false, true)
+					? guardedOnce(body, deadline, completion, failure, received) : Flux.<DataBuffer>empty());
+		}
+
+		private Flux<DataBuffer> guardedOnce(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
+				CallCompletion completion, @Nullable Failure failure, long[] received) {
 			return body.timeout(deadline.passed(), (part) -> deadline.passed())
 				.doFinally((signal) -> deadline.done())
 				.doOnNext((part) -> received[0] += part.readableByteCount())
