@@ -128,9 +128,12 @@ public final class ServiceTokenCache implements AutoCloseable {
 		if (token == null) {
 			return null;
 		}
+		return this.clock.instant().isBefore(token.expiresAt().minus(allowance(token))) ? token : null;
+	}
+
+	private static Duration allowance(AccessToken token) {
 		Duration tenth = Duration.between(token.issuedAt(), token.expiresAt()).dividedBy(10);
-		Duration allowance = (tenth.compareTo(EXPIRY_ALLOWANCE) < 0) ? tenth : EXPIRY_ALLOWANCE;
-		return this.clock.instant().isBefore(token.expiresAt().minus(allowance)) ? token : null;
+		return (tenth.compareTo(EXPIRY_ALLOWANCE) < 0) ? tenth : EXPIRY_ALLOWANCE;
 	}
 
 	/**
@@ -207,7 +210,22 @@ public final class ServiceTokenCache implements AutoCloseable {
 			long jitter = (long) (lifetime.toMillis() * 0.05 * ThreadLocalRandom.current().nextDouble());
 			return Duration.between(this.clock.instant(), due).minusMillis(jitter);
 		}
-		return backoff();
+		return untilUsableEnd(backoff());
+	}
+
+	/**
+	 * A wait after a failed fetch never sleeps past the moment the token held stops being handed out: one
+	 * fetch is made then, so an issuer that came back meanwhile gives a new token before callers are refused
+	 * (the outage drill D6 saw two seconds of refusals after Keycloak was back, waiting out a 16 s backoff).
+	 */
+	private Duration untilUsableEnd(Duration backoff) {
+		AccessToken token = valid();
+		if (token == null) {
+			return backoff;
+		}
+		Duration untilEnd = Duration.between(this.clock.instant(), token.expiresAt().minus(allowance(token)));
+		Duration wait = (untilEnd.compareTo(this.settings.minBackoff()) > 0) ? untilEnd : this.settings.minBackoff();
+		return (wait.compareTo(backoff) < 0) ? wait : backoff;
 	}
 
 	private Duration backoff() {

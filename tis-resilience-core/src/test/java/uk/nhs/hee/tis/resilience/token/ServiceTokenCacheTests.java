@@ -103,6 +103,24 @@ class ServiceTokenCacheTests {
 	}
 
 	@Test
+	void triesOnceMoreJustBeforeTheHeldTokenStopsBeingHandedOutWhateverTheBackoff() {
+		// refresh-at 0.5 of 8 s: the refresh fails from about 4 s on, backing off 0.4, 0.8, 1.6, then 3.2 s,
+		// which would first try again at about 10 s. The token is handed out until 7.2 s (8 s less a tenth).
+		ServiceTokenCache cache = new ServiceTokenCache("tcs", issuing(Duration.ofSeconds(8)),
+				new ServiceTokenCache.Settings(0.5, Duration.ofMillis(200), Duration.ofSeconds(60), Duration.ofSeconds(5)));
+		this.caches.add(cache);
+		cache.start();
+		AccessToken first = cache.current();
+		this.issuerDown.set(true);
+		await().atMost(Duration.ofSeconds(10)).until(() -> cache.fetchCounts()[1] >= 4);
+		this.issuerDown.set(false);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.issued.get() == 2);
+		// The issuer was back before the first token ran out, and the new token came before it did.
+		assertThat(Instant.now()).isBefore(first.expiresAt());
+		assertThat(cache.token()).isEqualTo("token-2");
+	}
+
+	@Test
 	void stopsHandingOutATokenOnceItExpires() {
 		ServiceTokenCache cache = cache(issuing(Duration.ofSeconds(2)));
 		cache.start();
