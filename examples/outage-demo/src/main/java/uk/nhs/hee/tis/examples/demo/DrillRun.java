@@ -21,6 +21,9 @@ final class DrillRun {
 	/** Load before "before" starts, not counted: the JVMs compile their hot paths. */
 	static final int WARM_UP_SECONDS = 10;
 
+	/** Requests sent to each endpoint of a freshly started tcs, one after another, before the load. */
+	static final int PRIMING_REQUESTS = 5;
+
 	static final List<String> MODES = List.of("without starter", "with starter");
 
 	private final Drill drill;
@@ -65,6 +68,7 @@ final class DrillRun {
 			for (int i = 0; i < 2; i++) {
 				Load load = new Load(MODES.get(i), "http://127.0.0.1:" + this.ports[i], tokens, this.startNanos);
 				this.loads.add(load);
+				load.prime(RATES.keySet(), PRIMING_REQUESTS);
 				load.phase("warm-up");
 				load.start(RATES);
 			}

@@ -15,6 +15,7 @@ import org.springframework.security.oauth2.client.OAuth2AuthorizedClientManager;
 import org.springframework.security.oauth2.client.OAuth2AuthorizedClientService;
 import org.springframework.security.oauth2.client.registration.ClientRegistrationRepository;
 import org.springframework.security.oauth2.client.web.client.support.OAuth2RestClientHttpServiceGroupConfigurer;
+import org.springframework.security.oauth2.client.web.reactive.function.client.support.OAuth2WebClientHttpServiceGroupConfigurer;
 
 /**
  * What a team writes with plain Spring Security when the starter is switched off
@@ -36,6 +37,12 @@ class WithoutStarterConfiguration {
 	@Bean
 	OAuth2RestClientHttpServiceGroupConfigurer serviceTokens(OAuth2AuthorizedClientManager manager) {
 		return OAuth2RestClientHttpServiceGroupConfigurer.from(manager);
+	}
+
+	/** The same for the HTTP service groups on WebClient (Reference's). */
+	@Bean
+	OAuth2WebClientHttpServiceGroupConfigurer webClientServiceTokens(OAuth2AuthorizedClientManager manager) {
+		return OAuth2WebClientHttpServiceGroupConfigurer.from(manager);
 	}
 
 	/**
