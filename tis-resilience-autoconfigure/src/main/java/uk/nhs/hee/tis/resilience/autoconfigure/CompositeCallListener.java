@@ -29,4 +29,11 @@ final class CompositeCallListener implements CallListener {
 		}
 	}
 
+	@Override
+	public void onFailover(String service) {
+		for (CallListener listener : this.listeners) {
+			listener.onFailover(service);
+		}
+	}
+
 }

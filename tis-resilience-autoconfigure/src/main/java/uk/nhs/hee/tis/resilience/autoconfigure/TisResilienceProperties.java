@@ -21,6 +21,7 @@ import org.springframework.util.unit.DataSize;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy.BulkheadPolicy;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy.CircuitBreakerPolicy;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.OutlierEjectionPolicy;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy.RetryPolicy;
 
 /**
@@ -190,20 +191,21 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @param staleIfErrorIgnoresNoStore Whether responses marked Cache-Control: no-store are kept for
 	 * stale-if-error all the same (per caller, in memory), for services whose no-store is a framework
 	 * default, such as Spring Security's, rather than a decision about the data.
+	 * @param outlierEjection When one instance of a load-balanced service is taken out of rotation. Since 0.3.0.
 	 * @since 0.1.0
 	 */
 	public record ServiceProperties(@Nullable String url, @Nullable Duration connectTimeout,
 			@Nullable Duration responseTimeout, @DefaultValue CircuitBreakerProperties circuitBreaker,
 			@DefaultValue BulkheadProperties bulkhead, @DefaultValue RetryProperties retry,
 			@Nullable Duration staleIfError, @Nullable Boolean critical, @Nullable String clientRegistration,
-			@Nullable Boolean staleIfErrorIgnoresNoStore) {
+			@Nullable Boolean staleIfErrorIgnoresNoStore, @DefaultValue OutlierEjectionProperties outlierEjection) {
 
 		ServicePolicy applyTo(ServicePolicy base, String prefix) {
 			try {
 				return new ServicePolicy(or(this.connectTimeout, base.connectTimeout()),
 						or(this.responseTimeout, base.responseTimeout()), this.circuitBreaker.applyTo(base.circuitBreaker()),
 						this.bulkhead.applyTo(base.bulkhead()), this.retry.applyTo(base.retry()),
-						or(this.staleIfError, base.staleIfError()));
+						or(this.staleIfError, base.staleIfError()), this.outlierEjection.applyTo(base.outlierEjection()));
 			}
 			catch (IllegalArgumentException | NullPointerException ex) {
 				// The key-naming message is all a user needs; the core exception would only repeat it.
@@ -279,6 +281,36 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 					or(this.multiplier, base.multiplier()), or(this.jitter, base.jitter()),
 					or(this.maxBackoff, base.maxBackoff()), or(this.budgetRatio, base.budgetRatio()),
 					or(this.budgetMinPerSecond, base.budgetMinPerSecond()));
+		}
+
+	}
+
+	/**
+	 * Outlier ejection of a load-balanced service's instances (Spring Cloud LoadBalancer). Connect failures,
+	 * timeouts and server errors count against an instance.
+	 *
+	 * @param enabled Whether instances that keep failing are taken out of rotation.
+	 * @param consecutiveFailures Failures in a row that eject an instance.
+	 * @param failurePercentageThreshold Percentage (over 0, at most 100) of an instance's recent calls that, failed,
+	 * eject it.
+	 * @param failurePercentageRequestVolume Recent calls of an instance the failure percentage is computed over.
+	 * @param baseEjectionTime How long a first ejection lasts; the n-th in a row lasts n times as long.
+	 * @param maxEjectionTime Longest an ejection lasts (10% jitter is added).
+	 * @param maxEjectionPercent Largest percentage (over 0, at most 100) of a service's instances ejected at once;
+	 * one may always be, never the last one in rotation.
+	 * @since 0.3.0
+	 */
+	public record OutlierEjectionProperties(@Nullable Boolean enabled, @Nullable Integer consecutiveFailures,
+			@Nullable Float failurePercentageThreshold, @Nullable Integer failurePercentageRequestVolume,
+			@Nullable Duration baseEjectionTime, @Nullable Duration maxEjectionTime, @Nullable Float maxEjectionPercent) {
+
+		OutlierEjectionPolicy applyTo(OutlierEjectionPolicy base) {
+			return new OutlierEjectionPolicy(or(this.enabled, base.enabled()),
+					or(this.consecutiveFailures, base.consecutiveFailures()),
+					or(this.failurePercentageThreshold, base.failurePercentageThreshold()),
+					or(this.failurePercentageRequestVolume, base.failurePercentageRequestVolume()),
+					or(this.baseEjectionTime, base.baseEjectionTime()), or(this.maxEjectionTime, base.maxEjectionTime()),
+					or(this.maxEjectionPercent, base.maxEjectionPercent()));
 		}
 
 	}

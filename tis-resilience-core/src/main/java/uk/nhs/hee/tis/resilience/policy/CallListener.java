@@ -28,4 +28,13 @@ public interface CallListener {
 	default void onTransition(String service, ServiceGuard.Transition transition) {
 	}
 
+	/**
+	 * A request that could not connect to one instance of a service went to another (a failover, not a
+	 * retry: see {@link GuardedCall#canFailOver()}).
+	 * @param service the service name
+	 * @since 0.3.0
+	 */
+	default void onFailover(String service) {
+	}
+
 }

@@ -32,6 +32,18 @@ public interface GuardedCall<T> {
 	T attempt(Duration timeout) throws Exception;
 
 	/**
+	 * Whether this call can go to another instance of the service in place of the one that just refused
+	 * its connection (a load-balanced request with an instance in rotation it has not tried). Such an
+	 * attempt is a failover, not a retry: the request reached no service, so it repeats no work; it is not
+	 * counted against {@code max-attempts} or the retry budget, and is allowed for any method.
+	 * @return whether another instance can take the request; by default false
+	 * @since 0.3.0
+	 */
+	default boolean canFailOver() {
+		return false;
+	}
+
+	/**
 	 * Tells whether a result is a failure of the service (for HTTP: 5xx, 408, 429).
 	 * @param result the result of an attempt
 	 * @return the failure, or {@code null} for a success

@@ -183,6 +183,10 @@ public final class ServiceGuard {
 				if (reason == null) {
 					throw ex;
 				}
+				if (failsOver(call, reason, ex)) {
+					attempt--;
+					continue;
+				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
 				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
@@ -238,6 +242,10 @@ public final class ServiceGuard {
 					this.circuitBreaker.onSuccess(elapsed(start), TimeUnit.NANOSECONDS);
 					observeState();
 					throw ex;
+				}
+				if (failsOver(call, reason, ex)) {
+					attempt--;
+					continue;
 				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
 				// A nested call of this service has already retried by its own rules.
@@ -305,6 +313,16 @@ public final class ServiceGuard {
 			observeState();
 			this.listener.onCall(this.name, CallOutcome.of(failure.reason()), elapsed);
 		}
+	}
+
+	// A connection refused by one instance, with another in rotation: the request goes there at once.
+	private boolean failsOver(GuardedCall<?> call, Reason reason, Exception ex) {
+		if (reason != Reason.CONNECT_FAILURE || !HttpFailureClassifier.neverConnected(ex) || isOpen()
+				|| !call.canFailOver()) {
+			return false;
+		}
+		this.listener.onFailover(this.name);
+		return true;
 	}
 
 	private RetryDecision decideRetry(int attempt, boolean safe, @Nullable Duration retryAfter) {
@@ -525,6 +543,24 @@ public final class ServiceGuard {
 			this.slotHeld = false;
 			ServiceGuard.this.bulkhead.onComplete();
 			return Duration.ofNanos(backoffNanos(attempt, retryAfter));
+		}
+
+		/**
+		 * After an attempt that could not connect to one instance of the service, when another instance in
+		 * rotation can take the request (see {@link GuardedCall#canFailOver()}): decides whether the next
+		 * attempt goes there at once, as a failover rather than a retry. Not while the breaker is open. When
+		 * it does, the failed attempt's bulkhead slot is given back.
+		 * @return whether the request fails over
+		 * @since 0.3.0
+		 */
+		public boolean failOver() {
+			if (isOpen()) {
+				return false;
+			}
+			this.slotHeld = false;
+			ServiceGuard.this.bulkhead.onComplete();
+			ServiceGuard.this.listener.onFailover(ServiceGuard.this.name);
+			return true;
 		}
 
 		/**

@@ -15,13 +15,15 @@ import java.util.Objects;
  * @param bulkhead bulkhead settings
  * @param retry retry settings
  * @param staleIfError how stale a cached GET response may be when served because the service failed
+ * @param outlierEjection when one instance of a load-balanced service is taken out of rotation (since 0.3.0)
  * @since 0.1.0
  */
 public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, CircuitBreakerPolicy circuitBreaker,
-		BulkheadPolicy bulkhead, RetryPolicy retry, Duration staleIfError) {
+		BulkheadPolicy bulkhead, RetryPolicy retry, Duration staleIfError, OutlierEjectionPolicy outlierEjection) {
 
 	private static final ServicePolicy DEFAULTS = new ServicePolicy(Duration.ofSeconds(1), Duration.ofSeconds(5),
-			CircuitBreakerPolicy.DEFAULTS, BulkheadPolicy.DEFAULTS, RetryPolicy.DEFAULTS, Duration.ZERO);
+			CircuitBreakerPolicy.DEFAULTS, BulkheadPolicy.DEFAULTS, RetryPolicy.DEFAULTS, Duration.ZERO,
+			OutlierEjectionPolicy.DEFAULTS);
 
 	/**
 	 * Checks every value.
@@ -31,9 +33,26 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 		Objects.requireNonNull(circuitBreaker, "circuit-breaker");
 		Objects.requireNonNull(bulkhead, "bulkhead");
 		Objects.requireNonNull(retry, "retry");
+		Objects.requireNonNull(outlierEjection, "outlier-ejection");
 		Check.positive("connect-timeout", connectTimeout);
 		Check.positive("response-timeout", responseTimeout);
 		Check.notNegative("stale-if-error", staleIfError);
+	}
+
+	/**
+	 * Creates a policy with the default outlier ejection.
+	 * @param connectTimeout how long to wait for a connection
+	 * @param responseTimeout deadline for one attempt of the whole exchange, body included
+	 * @param circuitBreaker circuit breaker settings
+	 * @param bulkhead bulkhead settings
+	 * @param retry retry settings
+	 * @param staleIfError how stale a cached GET response may be when served because the service failed
+	 * @throws IllegalArgumentException naming the offending key when a value is out of range
+	 */
+	public ServicePolicy(Duration connectTimeout, Duration responseTimeout, CircuitBreakerPolicy circuitBreaker,
+			BulkheadPolicy bulkhead, RetryPolicy retry, Duration staleIfError) {
+		this(connectTimeout, responseTimeout, circuitBreaker, bulkhead, retry, staleIfError,
+				OutlierEjectionPolicy.DEFAULTS);
 	}
 
 	/**
@@ -51,7 +70,7 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withConnectTimeout(Duration connectTimeout) {
 		return new ServicePolicy(connectTimeout, this.responseTimeout, this.circuitBreaker, this.bulkhead, this.retry,
-				this.staleIfError);
+				this.staleIfError, this.outlierEjection);
 	}
 
 	/**
@@ -61,7 +80,7 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withResponseTimeout(Duration responseTimeout) {
 		return new ServicePolicy(this.connectTimeout, responseTimeout, this.circuitBreaker, this.bulkhead, this.retry,
-				this.staleIfError);
+				this.staleIfError, this.outlierEjection);
 	}
 
 	/**
@@ -71,7 +90,7 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withCircuitBreaker(CircuitBreakerPolicy circuitBreaker) {
 		return new ServicePolicy(this.connectTimeout, this.responseTimeout, circuitBreaker, this.bulkhead, this.retry,
-				this.staleIfError);
+				this.staleIfError, this.outlierEjection);
 	}
 
 	/**
@@ -81,7 +100,7 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withBulkhead(BulkheadPolicy bulkhead) {
 		return new ServicePolicy(this.connectTimeout, this.responseTimeout, this.circuitBreaker, bulkhead, this.retry,
-				this.staleIfError);
+				this.staleIfError, this.outlierEjection);
 	}
 
 	/**
@@ -91,7 +110,7 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withRetry(RetryPolicy retry) {
 		return new ServicePolicy(this.connectTimeout, this.responseTimeout, this.circuitBreaker, this.bulkhead, retry,
-				this.staleIfError);
+				this.staleIfError, this.outlierEjection);
 	}
 
 	/**
@@ -101,13 +120,25 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 	 */
 	public ServicePolicy withStaleIfError(Duration staleIfError) {
 		return new ServicePolicy(this.connectTimeout, this.responseTimeout, this.circuitBreaker, this.bulkhead,
-				this.retry, staleIfError);
+				this.retry, staleIfError, this.outlierEjection);
+	}
+
+	/**
+	 * Returns a copy with the given outlier ejection settings.
+	 * @param outlierEjection when one instance of a load-balanced service is taken out of rotation
+	 * @return the new policy
+	 * @since 0.3.0
+	 */
+	public ServicePolicy withOutlierEjection(OutlierEjectionPolicy outlierEjection) {
+		return new ServicePolicy(this.connectTimeout, this.responseTimeout, this.circuitBreaker, this.bulkhead,
+				this.retry, this.staleIfError, outlierEjection);
 	}
 
 	@Override
 	public String toString() {
 		return "connect-timeout=" + this.connectTimeout + ", response-timeout=" + this.responseTimeout + ", "
-				+ this.circuitBreaker + ", " + this.bulkhead + ", " + this.retry + ", stale-if-error=" + this.staleIfError;
+				+ this.circuitBreaker + ", " + this.bulkhead + ", " + this.retry + ", stale-if-error=" + this.staleIfError
+				+ ", " + this.outlierEjection;
 	}
 
 	/**
@@ -244,6 +275,71 @@ public record ServicePolicy(Duration connectTimeout, Duration responseTimeout, C
 			return "retry[max-attempts=" + this.maxAttempts + ", initial-backoff=" + this.initialBackoff + ", multiplier="
 					+ this.multiplier + ", jitter=" + this.jitter + ", max-backoff=" + this.maxBackoff + ", budget-ratio="
 					+ this.budgetRatio + ", budget-min-per-second=" + this.budgetMinPerSecond + "]";
+		}
+
+	}
+
+	/**
+	 * When one instance of a load-balanced service is taken out of rotation (ejected), and for how long. The
+	 * model is Envoy's outlier detection (consecutive failures, failure percentage, an ejection time that
+	 * grows with each ejection, a cap on the share ejected) with Finagle's failure accrual for the return:
+	 * an instance comes back on probation and its first failure ejects it again. Connect failures,
+	 * timeouts and server errors (5xx, a reset) count as failures; other answers, 429 included, as successes.
+	 * Decision record 0022 gives the reasons for the defaults.
+	 *
+	 * @param enabled whether instances are ejected at all
+	 * @param consecutiveFailures failures in a row that eject an instance (default 3: with two instances
+	 * taking turns, 3 failures fall in about 6 calls, under the breaker's 50% of its 10-call minimum, so
+	 * one bad instance is ejected before it can open the whole service's breaker)
+	 * @param failurePercentageThreshold percentage (over 0, at most 100) of an instance's recent calls that,
+	 * failed, eject it
+	 * @param failurePercentageRequestVolume an instance's recent calls the failure percentage is computed
+	 * over; none is computed before that many
+	 * @param baseEjectionTime how long a first ejection lasts; the n-th ejection in a row lasts n times as long
+	 * (Envoy's {@code base_ejection_time})
+	 * @param maxEjectionTime longest an ejection lasts, 10% jitter added (Envoy's {@code max_ejection_time})
+	 * @param maxEjectionPercent largest percentage (over 0, at most 100) of a service's instances ejected at
+	 * once; at least one may always be, and never the last one in rotation
+	 * @since 0.3.0
+	 */
+	public record OutlierEjectionPolicy(boolean enabled, int consecutiveFailures, float failurePercentageThreshold,
+			int failurePercentageRequestVolume, Duration baseEjectionTime, Duration maxEjectionTime,
+			float maxEjectionPercent) {
+
+		static final OutlierEjectionPolicy DEFAULTS = new OutlierEjectionPolicy(true, 3, 50, 10, Duration.ofSeconds(10),
+				Duration.ofMinutes(5), 50);
+
+		/**
+		 * Checks every value.
+		 * @throws IllegalArgumentException naming the offending key when a value is out of range
+		 */
+		public OutlierEjectionPolicy {
+			Check.atLeast("outlier-ejection.consecutive-failures", consecutiveFailures, 1);
+			Check.percentage("outlier-ejection.failure-percentage-threshold", failurePercentageThreshold);
+			Check.atLeast("outlier-ejection.failure-percentage-request-volume", failurePercentageRequestVolume, 1);
+			Check.positive("outlier-ejection.base-ejection-time", baseEjectionTime);
+			Check.positive("outlier-ejection.max-ejection-time", maxEjectionTime);
+			if (maxEjectionTime.compareTo(baseEjectionTime) < 0) {
+				throw new IllegalArgumentException("outlier-ejection.max-ejection-time must be at least "
+						+ "outlier-ejection.base-ejection-time but were " + maxEjectionTime + " and " + baseEjectionTime);
+			}
+			Check.percentage("outlier-ejection.max-ejection-percent", maxEjectionPercent);
+		}
+
+		/**
+		 * Returns the built-in defaults.
+		 * @return the default outlier ejection settings
+		 */
+		public static OutlierEjectionPolicy defaults() {
+			return DEFAULTS;
+		}
+
+		@Override
+		public String toString() {
+			return "outlier-ejection[enabled=" + this.enabled + ", consecutive-failures=" + this.consecutiveFailures
+					+ ", failure-percentage-threshold=" + this.failurePercentageThreshold + "%, failure-percentage-request-volume="
+					+ this.failurePercentageRequestVolume + ", base-ejection-time=" + this.baseEjectionTime
+					+ ", max-ejection-time=" + this.maxEjectionTime + ", max-ejection-percent=" + this.maxEjectionPercent + "%]";
 		}
 
 	}

@@ -28,6 +28,7 @@ import org.springframework.web.client.RestTemplate;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -74,13 +75,14 @@ public final class HttpClientResilienceAutoConfiguration {
 	@Bean
 	ResilientHttpClients tisResilientHttpClients(ServiceGuardRegistry registry, ServiceResolver resolver,
 			TisResilienceProperties properties, ObjectProvider<ClientHttpRequestFactory> requestFactory,
-			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<ObservationRegistry> observations) {
+			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<ObservationRegistry> observations,
+			ObjectProvider<LoadBalancedInstances> instances) {
 		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
 				properties.staleCache().maxBodySize().toBytes(), properties.servicesIgnoringNoStore(),
 				properties.staleCache().headersNotInKey());
 		return new ResilientHttpClients(
 				new ResilientClientHttpRequestInterceptor(registry, resolver, staleResponses, serviceTokens,
-						observations),
+						observations, instances),
 				requestFactory);
 	}
 

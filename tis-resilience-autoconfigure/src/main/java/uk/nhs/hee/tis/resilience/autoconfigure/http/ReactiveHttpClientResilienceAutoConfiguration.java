@@ -19,6 +19,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -53,8 +54,9 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 
 	@Bean
 	ResilientExchangeFilterFunction tisResilientExchangeFilterFunction(ServiceGuardRegistry registry,
-			ServiceResolver resolver, ObjectProvider<ServiceTokenProvider> serviceTokens) {
-		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens);
+			ServiceResolver resolver, ObjectProvider<ServiceTokenProvider> serviceTokens,
+			ObjectProvider<LoadBalancedInstances> instances) {
+		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens, instances);
 	}
 
 	@Bean

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
 
@@ -21,6 +23,8 @@ import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.ClientHttpResponse;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.InstanceAttempt;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
@@ -67,21 +71,24 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	 */
 	private volatile @Nullable Boolean factoryRecords;
 
+	private final ObjectProvider<LoadBalancedInstances> instances;
+
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
 			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
-			ObjectProvider<ObservationRegistry> observations) {
+			ObjectProvider<ObservationRegistry> observations, ObjectProvider<LoadBalancedInstances> instances) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.staleResponses = staleResponses;
 		this.serviceTokens = serviceTokens;
 		this.observations = observations;
+		this.instances = instances;
 		this.clock = Clock.systemUTC();
 	}
 
 	/** An interceptor for one more client: same guards and cache, its own knowledge of its factory. */
 	ResilientClientHttpRequestInterceptor forClient() {
 		return new ResilientClientHttpRequestInterceptor(this.registry, this.resolver, this.staleResponses,
-				this.serviceTokens, this.observations);
+				this.serviceTokens, this.observations, this.instances);
 	}
 
 	@Override
@@ -130,11 +137,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		String serviceToken = addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
-		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, observed);
+		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, observed,
+				this.instances.getIfAvailable());
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.
-		WireRequest wire = new WireRequest(keepsCopies);
+		WireRequest wire = new WireRequest(keepsCopies, guard.name());
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
 		if (!keepsCopies) {
 			ClientHttpResponse response = execute(guard, exchange);
@@ -280,9 +288,18 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private final @Nullable ObservedCall observed;
 
+		/** The load-balanced instances, when Spring Cloud LoadBalancer is in the application. */
+		private final @Nullable LoadBalancedInstances instances;
+
+		/** The instances this request failed on, which its next attempts avoid. */
+		private final Set<String> failedOn = new LinkedHashSet<>(2);
+
+		private @Nullable InstanceAttempt lastInstance;
+
 		Exchange(ServiceGuard guard, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
-				boolean idempotent, @Nullable ObservedCall observed) {
+				boolean idempotent, @Nullable ObservedCall observed, @Nullable LoadBalancedInstances instances) {
 			this.observed = observed;
+			this.instances = instances;
 			this.service = guard.name();
 			this.maxAttempts = guard.policy().retry().maxAttempts();
 			this.request = request;
@@ -301,9 +318,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
 			this.attempts++;
 			Observation attempt = (this.observed != null) ? this.observed.attemptStarted(this.attempts) : null;
+			InstanceAttempt instance = nextInstanceAttempt();
 			try {
 				ClientHttpResponse response = this.execution.execute(this.request, this.body);
 				Failure failure = failureOf(response);
+				instanceEnded(instance, (failure != null) ? failure.reason() : null);
 				// While another attempt may follow, a body that breaks off is retried rather than handed over:
 				// read its start now, before the caller sees any of it.
 				if (this.idempotent && this.attempts < this.maxAttempts && failure == null
@@ -317,11 +336,43 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				return response;
 			}
 			catch (IOException | RuntimeException ex) {
+				instanceEnded(instance, HttpFailureClassifier.reasonForException(ex));
 				if (attempt != null) {
 					ObservedCall.attemptEnded(attempt, outcomeOf(ex), null, ex);
 				}
 				throw ex;
 			}
+		}
+
+		/**
+		 * With a load balancer in the application: what this attempt tells it (through the request, which it
+		 * keeps), so that the attempt goes to none of the instances the request failed on, and the instance
+		 * it chose is known afterwards.
+		 */
+		private @Nullable InstanceAttempt nextInstanceAttempt() {
+			if (this.instances == null) {
+				return null;
+			}
+			InstanceAttempt instance = new InstanceAttempt();
+			this.request.getAttributes().put(InstanceAttempt.ATTRIBUTE, instance);
+			String avoid = InstanceAttempt.avoidHeader(this.failedOn);
+			if (avoid != null) {
+				this.request.getHeaders().set(InstanceAttempt.AVOID_HEADER, avoid);
+			}
+			this.lastInstance = instance;
+			return instance;
+		}
+
+		private void instanceEnded(@Nullable InstanceAttempt instance, @Nullable Reason failure) {
+			if (instance != null && this.instances != null && this.instances.ended(instance, failure)) {
+				this.failedOn.add(java.util.Objects.requireNonNull(instance.instance()));
+			}
+		}
+
+		@Override
+		public boolean canFailOver() {
+			InstanceAttempt last = this.lastInstance;
+			return this.instances != null && last != null && this.instances.canFailOver(last, this.failedOn);
 		}
 
 		@Override

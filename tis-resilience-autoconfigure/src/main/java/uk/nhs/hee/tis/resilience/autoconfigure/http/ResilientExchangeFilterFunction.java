@@ -2,6 +2,8 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -19,6 +21,8 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.InstanceAttempt;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
@@ -45,13 +49,16 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
 
+	private final ObjectProvider<LoadBalancedInstances> instances;
+
 	private final Clock clock = Clock.systemUTC();
 
 	ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
-			ObjectProvider<ServiceTokenProvider> serviceTokens) {
+			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<LoadBalancedInstances> instances) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.serviceTokens = serviceTokens;
+		this.instances = instances;
 	}
 
 	@Override
@@ -69,7 +76,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			boolean idempotent = HttpFailureClassifier.isIdempotent(request.method().name(),
 					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
-			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent);
+			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.getIfAvailable());
 			return exchange.attempt(1).doOnCancel(admission::cancelled);
 		});
 	}
@@ -97,13 +104,20 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 		private final boolean idempotent;
 
+		/** The load-balanced instances, when Spring Cloud LoadBalancer is in the application. */
+		private final @Nullable LoadBalancedInstances instances;
+
+		/** The instances this request failed on, which its next attempts avoid. */
+		private final Set<String> failedOn = ConcurrentHashMap.newKeySet(2);
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
-				boolean idempotent) {
+				boolean idempotent, @Nullable LoadBalancedInstances instances) {
 			this.guard = guard;
 			this.admission = admission;
 			this.request = request;
 			this.next = next;
 			this.idempotent = idempotent;
+			this.instances = instances;
 		}
 
 		Mono<ClientResponse> attempt(int attempt) {
@@ -115,20 +129,55 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			DeadlineWatch.Deadline deadline = DeadlineWatch.shared()
 				.watch(System.nanoTime() + this.guard.policy().responseTimeout().toNanos());
-			return this.next.exchange(this.request)
+			InstanceAttempt instance = (this.instances != null) ? new InstanceAttempt() : null;
+			// This attempt's answer or failure is decided here once: materialized, so that what a later attempt
+			// signals (its own answer, or its failure) passes straight through and is never decided again as if
+			// it were this attempt's.
+			return this.next.exchange(forInstances(instance))
 				.timeout(deadline.passed())
 				.doOnError((ex) -> deadline.done())
 				.doOnCancel(deadline::done)
-				.onErrorResume((ex) -> failedWithoutAnswer(attempt, ex))
-				.flatMap((response) -> answered(attempt, response, deadline));
+				.materialize()
+				.flatMap((signal) -> {
+					if (signal.isOnError()) {
+						return failedWithoutAnswer(attempt, java.util.Objects.requireNonNull(signal.getThrowable()), instance);
+					}
+					ClientResponse response = signal.get();
+					return (response != null) ? answered(attempt, response, deadline, instance) : Mono.empty();
+				});
 		}
 
-		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable ex) {
-			if (ex instanceof ServiceUnavailableException) {
-				// From a later attempt's own chain: already decided and counted.
-				return Mono.error(ex);
+		/**
+		 * With a load balancer in the application: the request carries what the attempt tells it, so that it
+		 * goes to none of the instances the request failed on, and the instance it chose is known afterwards.
+		 */
+		private ClientRequest forInstances(@Nullable InstanceAttempt instance) {
+			if (instance == null) {
+				return this.request;
 			}
+			String avoid = InstanceAttempt.avoidHeader(this.failedOn);
+			ClientRequest.Builder builder = ClientRequest.from(this.request).attribute(InstanceAttempt.ATTRIBUTE, instance);
+			if (avoid != null) {
+				builder.header(InstanceAttempt.AVOID_HEADER, avoid);
+			}
+			return builder.build();
+		}
+
+		private void instanceEnded(@Nullable InstanceAttempt instance, @Nullable Reason failure) {
+			if (instance != null && this.instances != null && this.instances.ended(instance, failure)) {
+				this.failedOn.add(java.util.Objects.requireNonNull(instance.instance()));
+			}
+		}
+
+		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable ex, @Nullable InstanceAttempt instance) {
 			Reason reason = HttpFailureClassifier.reasonForException(ex);
+			instanceEnded(instance, reason);
+			if (reason == Reason.CONNECT_FAILURE && HttpFailureClassifier.neverConnected(ex) && instance != null
+					&& this.instances != null && this.instances.canFailOver(instance, this.failedOn)
+					&& this.admission.failOver()) {
+				// It reached no instance: another takes it at once, whatever max-attempts says.
+				return Mono.defer(() -> attempt(attempt));
+			}
 			if (reason == null) {
 				// Not the service failing (a bad request built by the caller): the service did its part.
 				this.admission.completion().finish(ex);
@@ -142,9 +191,11 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			return Mono.error(this.admission.failed(reason, ex));
 		}
 
-		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline) {
+		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline,
+				@Nullable InstanceAttempt instance) {
 			int status = response.statusCode().value();
 			Reason reason = HttpFailureClassifier.reasonForStatus(status);
+			instanceEnded(instance, reason);
 			Duration retryAfter = (reason != null) ? HttpFailureClassifier
 				.parseRetryAfter(response.headers().asHttpHeaders().getFirst(HttpHeaders.RETRY_AFTER),
 						ResilientExchangeFilterFunction.this.clock) : null;

@@ -38,7 +38,7 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 			}
 		}
 		else if (bean instanceof RestClient.Builder builder) {
-			this.clients.getObject().addInterceptor(builder);
+			this.clients.getObject().protectBuilderBean(builder);
 		}
 		else if (bean instanceof RestClient restClient) {
 			RestClient.Builder builder = restClient.mutate();

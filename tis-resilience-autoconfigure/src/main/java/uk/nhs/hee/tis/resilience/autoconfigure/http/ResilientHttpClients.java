@@ -40,6 +40,32 @@ final class ResilientHttpClients {
 	}
 
 	/**
+	 * Adds the guard to a builder bean the application made itself ({@code RestClient.builder()}, often
+	 * {@code @LoadBalanced}) and, when it has no request factory of its own, gives it the application's,
+	 * which applies each service's timeouts: Spring's default would send with no timeouts at all.
+	 * @return whether the guard was added (false when the builder already had it)
+	 */
+	boolean protectBuilderBean(RestClient.Builder builder) {
+		boolean added = addInterceptor(builder);
+		ClientHttpRequestFactory application = this.requestFactory.getIfUnique();
+		if (application instanceof ServiceClientHttpRequestFactory && hasNoRequestFactory(builder)) {
+			builder.requestFactory(application);
+		}
+		return added;
+	}
+
+	// Spring's builder keeps null until a request factory is set, and picks its default only when building.
+	private static boolean hasNoRequestFactory(RestClient.Builder builder) {
+		java.lang.reflect.Field field = ReflectionUtils.findField(builder.getClass(), "requestFactory",
+				ClientHttpRequestFactory.class);
+		if (field == null) {
+			return false;
+		}
+		ReflectionUtils.makeAccessible(field);
+		return ReflectionUtils.getField(field, builder) == null;
+	}
+
+	/**
 	 * Adds the guard to a template. A template still on Spring's default request factory, which has
 	 * no timeouts at all, is moved to the application's request factory, which applies each
 	 * service's timeouts, whatever interceptors it has.

@@ -3,21 +3,29 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.io.OutputStream;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.StreamingHttpOutputMessage;
 import org.springframework.http.client.ClientHttpRequest;
 import org.springframework.http.client.ClientHttpRequestFactory;
+import org.springframework.http.client.ClientHttpResponse;
+import org.springframework.util.FastByteArrayOutputStream;
 
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 
 /**
  * Sends each request through a request factory built with the connect and response timeouts of the
- * request's service, on top of the application's other HTTP client settings (SSL bundle,
+ * request's service (the one the guard resolved from its logical URL, before any load balancer's rewrite), on top of the application's other HTTP client settings (SSL bundle,
  * redirects). Factories are shared by every service with the same pair of timeouts, so there are
  * only a handful. Each request records its final headers for the stale-if-error cache
  * ({@link WireRequest}).
@@ -47,10 +55,20 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 		if (WireRequest.isProbe(uri)) {
 			return WireRequest.probe(uri, httpMethod);
 		}
-		ServicePolicy policy = this.registry.guard(this.resolver.resolve(uri)).policy();
+		return new ServiceBoundRequest(uri, httpMethod);
+	}
+
+	/**
+	 * The request factory for a service's timeouts. The service is the one the guard resolved from the
+	 * request's logical URL, which travels in the request's attributes ({@link WireRequest#service()}): a
+	 * load balancer in front has rewritten the URL to an instance's {@code host:port} by now. Without it (a
+	 * client the guard interceptor is not on), the service is resolved from the URL.
+	 */
+	private ClientHttpRequestFactory factoryFor(URI uri, Map<String, Object> attributes) {
+		String service = (attributes.get(WireRequest.ATTRIBUTE) instanceof WireRequest wire) ? wire.service() : null;
+		ServicePolicy policy = this.registry.guard((service != null) ? service : this.resolver.resolve(uri)).policy();
 		Timeouts timeouts = new Timeouts(policy.connectTimeout(), policy.responseTimeout());
-		return WireRequest.recording(
-				this.factories.computeIfAbsent(timeouts, this::createFactory).createRequest(uri, httpMethod));
+		return this.factories.computeIfAbsent(timeouts, this::createFactory);
 	}
 
 	private ClientHttpRequestFactory createFactory(Timeouts timeouts) {
@@ -58,6 +76,87 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 	}
 
 	private record Timeouts(Duration connect, Duration response) {
+	}
+
+	/**
+	 * A request whose client is chosen when it is executed: Spring copies a request's attributes onto it only
+	 * after creating it, and the attributes say which service it belongs to. Headers and attributes are
+	 * copied onto the client's request then; a streamed body is handed over as it is, a written one copied
+	 * once.
+	 */
+	private final class ServiceBoundRequest implements ClientHttpRequest, StreamingHttpOutputMessage {
+
+		private final URI uri;
+
+		private final HttpMethod method;
+
+		private final HttpHeaders headers = new HttpHeaders();
+
+		private final Map<String, Object> attributes = new LinkedHashMap<>();
+
+		private @Nullable FastByteArrayOutputStream written;
+
+		private @Nullable Body streamed;
+
+		ServiceBoundRequest(URI uri, HttpMethod method) {
+			this.uri = uri;
+			this.method = method;
+		}
+
+		@Override
+		public ClientHttpResponse execute() throws IOException {
+			ClientHttpRequest request = factoryFor(this.uri, this.attributes).createRequest(this.uri, this.method);
+			request.getHeaders().putAll(this.headers);
+			request.getAttributes().putAll(this.attributes);
+			Body body = this.streamed;
+			FastByteArrayOutputStream written = this.written;
+			if (body == null && written != null && written.size() > 0) {
+				body = written::writeTo;
+			}
+			if (body != null) {
+				if (request instanceof StreamingHttpOutputMessage streaming) {
+					streaming.setBody(body);
+				}
+				else {
+					body.writeTo(request.getBody());
+				}
+			}
+			return WireRequest.recording(request).execute();
+		}
+
+		@Override
+		public void setBody(Body body) {
+			this.streamed = body;
+		}
+
+		@Override
+		public OutputStream getBody() {
+			if (this.written == null) {
+				this.written = new FastByteArrayOutputStream();
+			}
+			return this.written;
+		}
+
+		@Override
+		public HttpHeaders getHeaders() {
+			return this.headers;
+		}
+
+		@Override
+		public HttpMethod getMethod() {
+			return this.method;
+		}
+
+		@Override
+		public URI getURI() {
+			return this.uri;
+		}
+
+		@Override
+		public Map<String, Object> getAttributes() {
+			return this.attributes;
+		}
+
 	}
 
 }

@@ -35,6 +35,8 @@ final class WireRequest {
 
 	private final boolean keepsWhatWasSent;
 
+	private final String service;
+
 	private volatile boolean reached;
 
 	private @Nullable HttpHeaders headers;
@@ -47,9 +49,19 @@ final class WireRequest {
 	 * Creates one for a request.
 	 * @param keepsWhatWasSent whether to copy the headers and URI as sent (only a stale-if-error key needs
 	 * them: every other call only learns whether it went through the starter's request factory)
+	 * @param service the service the guard resolved from the request's logical URL
 	 */
-	WireRequest(boolean keepsWhatWasSent) {
+	WireRequest(boolean keepsWhatWasSent, String service) {
 		this.keepsWhatWasSent = keepsWhatWasSent;
+		this.service = service;
+	}
+
+	/**
+	 * The service the guard resolved from the request's logical URL, before any load balancer rewrote it:
+	 * the request factory applies this service's timeouts.
+	 */
+	String service() {
+		return this.service;
 	}
 
 	/** Whether an attempt reached the starter's request factory. */

@@ -305,6 +305,20 @@ class WebClientProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(WebClientKind.class)
+	void decidesOnARetrysAnswerOnceNeverSendingMoreThanMaxAttempts(WebClientKind kind) throws Exception {
+		// A reset, then 503s: the second attempt's 503 is the last word with max-attempts 2.
+		this.scripted = new ScriptedSocketServer((n) -> (n == 1) ? Reply.resetBeforeResponse() : Reply.status(503, ""));
+		this.runner.withPropertyValues("tis.resilience.services.retried.url=" + this.scripted.url("/retried"),
+				"tis.resilience.services.retried.retry.max-attempts=2").run((context) -> {
+					assertThatThrownBy(() -> kind.create(context).get(this.scripted.url("/retried/api")));
+					assertThat(this.scripted.requests()).hasSize(2);
+					assertThat(context.getBean(ServiceGuardRegistry.class).guard("retried").circuitBreaker().getMetrics()
+						.getNumberOfBufferedCalls()).isEqualTo(1);
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
 	void sendsAGetResetBeforeAnAnswerExactlyMaxAttemptsTimes(WebClientKind kind) throws Exception {
 		for (int maxAttempts : new int[] { 1, 2 }) {
 			this.scripted = new ScriptedSocketServer((n) -> Reply.resetBeforeResponse());

@@ -1,0 +1,104 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.internal;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.policy.OutlierDetector;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.OutlierEjectionPolicy;
+
+/**
+ * The instances of every load-balanced service, by the load balancer's service id: one
+ * {@link OutlierDetector} each. The protected clients tell it how each attempt on an instance ended; the
+ * starter's instance supplier asks it which instances are in rotation.
+ *
+ * @since 0.3.0
+ */
+public final class LoadBalancedInstances {
+
+	private final Map<String, OutlierDetector> detectors = new ConcurrentHashMap<>();
+
+	private final Function<String, OutlierEjectionPolicy> policies;
+
+	private final OutlierDetector.Listener listener;
+
+	private final Consumer<OutlierDetector> created;
+
+	/**
+	 * Creates the registry.
+	 * @param policies the outlier ejection settings for a service id
+	 * @param listener told of every ejection and return
+	 * @param created told of every detector made (to register its meters)
+	 */
+	public LoadBalancedInstances(Function<String, OutlierEjectionPolicy> policies, OutlierDetector.Listener listener,
+			Consumer<OutlierDetector> created) {
+		this.policies = policies;
+		this.listener = listener;
+		this.created = created;
+	}
+
+	/**
+	 * Returns the detector of a service, created on first use.
+	 * @param serviceId the load balancer's service id
+	 * @return the detector
+	 */
+	public OutlierDetector detector(String serviceId) {
+		OutlierDetector detector = this.detectors.get(serviceId);
+		if (detector != null) {
+			return detector;
+		}
+		boolean[] made = new boolean[1];
+		detector = this.detectors.computeIfAbsent(serviceId, (id) -> {
+			made[0] = true;
+			return new OutlierDetector(id, this.policies.apply(id), this.listener);
+		});
+		if (made[0]) {
+			this.created.accept(detector);
+		}
+		return detector;
+	}
+
+	/**
+	 * Returns every detector made so far, by service id.
+	 * @return the detectors
+	 */
+	public Map<String, OutlierDetector> detectors() {
+		return Map.copyOf(this.detectors);
+	}
+
+	/**
+	 * Records how an attempt ended on the instance a load balancer chose for it; nothing when none did.
+	 * Connect failures, timeouts and server errors count against the instance; anything else for it.
+	 * @param attempt the attempt
+	 * @param failure why it failed, or null when the instance answered
+	 * @return whether it failed on a chosen instance (so that the request avoids it from now on)
+	 */
+	public boolean ended(InstanceAttempt attempt, @Nullable Reason failure) {
+		String serviceId = attempt.serviceId();
+		String instance = attempt.instance();
+		if (serviceId == null || instance == null) {
+			return false;
+		}
+		boolean failed = failure == Reason.CONNECT_FAILURE || failure == Reason.TIMEOUT
+				|| failure == Reason.SERVER_ERROR;
+		detector(serviceId).record(instance, failed);
+		return failed;
+	}
+
+	/**
+	 * Whether a request whose last attempt could not connect can go to an instance it has not tried.
+	 * @param last the last attempt
+	 * @param tried the instances the request failed on
+	 * @return whether another instance is in rotation
+	 */
+	public boolean canFailOver(InstanceAttempt last, Set<String> tried) {
+		String serviceId = last.serviceId();
+		return serviceId != null && detector(serviceId).hasInstanceOtherThan(tried);
+	}
+
+}

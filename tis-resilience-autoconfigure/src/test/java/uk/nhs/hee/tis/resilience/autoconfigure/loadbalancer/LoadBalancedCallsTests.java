@@ -1,0 +1,300 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.loadbalancer;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
+import org.springframework.cloud.client.discovery.composite.CompositeDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.discovery.simple.SimpleDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.loadbalancer.LoadBalanced;
+import org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerBeanPostProcessorAutoConfiguration;
+import org.springframework.cloud.client.loadbalancer.reactive.ReactorLoadBalancerClientAutoConfiguration;
+import org.springframework.cloud.commons.util.UtilAutoConfiguration;
+import org.springframework.cloud.loadbalancer.config.BlockingLoadBalancerClientAutoConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A service with two real instances on loopback behind Spring Cloud LoadBalancer (simple discovery), called
+ * through a {@code @LoadBalanced} client at {@code http://profile}: one bad instance costs callers almost
+ * nothing, the service's deadline and single breaker hold through the load balancer, and what reached each
+ * instance is counted there.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class LoadBalancedCallsTests {
+
+	@RegisterExtension
+	static WireMockExtension first = LoopbackFixtures.loopbackServer(wireMockConfig().containerThreads(40));
+
+	@RegisterExtension
+	static WireMockExtension second = LoopbackFixtures.loopbackServer(wireMockConfig().containerThreads(40));
+
+	private static final Class<?>[] LOAD_BALANCER = { UtilAutoConfiguration.class,
+			SimpleDiscoveryClientAutoConfiguration.class, CompositeDiscoveryClientAutoConfiguration.class,
+			org.springframework.cloud.client.loadbalancer.LoadBalancerAutoConfiguration.class,
+			org.springframework.cloud.loadbalancer.config.LoadBalancerAutoConfiguration.class,
+			BlockingLoadBalancerClientAutoConfiguration.class, LoadBalancerBeanPostProcessorAutoConfiguration.class,
+			ReactorLoadBalancerClientAutoConfiguration.class, ReactiveHttpClientAutoConfiguration.class,
+			WebClientAutoConfiguration.class, ReactiveHttpClientResilienceAutoConfiguration.class,
+			LoadBalancerResilienceAutoConfiguration.class };
+
+	private static ApplicationContextRunner runner(String firstUrl, String secondUrl) {
+		return new ApplicationContextRunner().withConfiguration(LoopbackFixtures.protectedHttpClients(LOAD_BALANCER))
+			.withUserConfiguration(LoadBalancedClients.class)
+			.withPropertyValues("spring.cloud.discovery.client.simple.instances.profile[0].uri=" + firstUrl,
+					"spring.cloud.discovery.client.simple.instances.profile[1].uri=" + secondUrl,
+					"tis.resilience.services.profile.url=http://profile",
+					"tis.resilience.services.profile.response-timeout=1s",
+					"tis.resilience.services.profile.retry.max-attempts=1");
+	}
+
+	private static ApplicationContextRunner runner(WireMockExtension firstInstance, String secondUrl) {
+		return runner(url(firstInstance), secondUrl);
+	}
+
+	private static String url(WireMockExtension instance) {
+		return "http://127.0.0.1:" + instance.getPort();
+	}
+
+	private static String refusedUrl() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+			return "http://127.0.0.1:" + socket.getLocalPort();
+		}
+	}
+
+	private static RestClient restClient(AssertableApplicationContext context) {
+		return context.getBean(RestClient.Builder.class).baseUrl("http://profile").build();
+	}
+
+	private static WebClient webClient(AssertableApplicationContext context) {
+		return context.getBean(WebClient.Builder.class).baseUrl("http://profile").build();
+	}
+
+	private static ServiceGuard profile(AssertableApplicationContext context) {
+		return context.getBean(ServiceGuardRegistry.class).guard("profile");
+	}
+
+	private static int failures(int calls, Supplier<String> call) {
+		int failed = 0;
+		for (int i = 0; i < calls; i++) {
+			try {
+				call.get();
+			}
+			catch (RuntimeException ex) {
+				failed++;
+			}
+		}
+		return failed;
+	}
+
+	@Test
+	void holdsTheServicesDeadlineThroughTheLoadBalancerAndKeepsOneGuardForTheService() {
+		first.stubFor(get("/api/hang").willReturn(ok("late").withFixedDelay(20_000)));
+		second.stubFor(get("/api/hang").willReturn(ok("late").withFixedDelay(20_000)));
+		runner(first, url(second)).run((context) -> {
+			long start = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> restClient(context).get().uri("/api/hang").retrieve().body(String.class))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT))
+				.satisfies((ex) -> assertThat(ex.service()).isEqualTo("profile"));
+			assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+			assertThat(context.getBean(ServiceGuardRegistry.class).guards()).extracting(ServiceGuard::name)
+				.containsExactly("profile");
+		});
+	}
+
+	@Test
+	void holdsTheServicesDeadlineThroughTheLoadBalancerForWebClient() {
+		first.stubFor(get("/api/hang-reactive").willReturn(ok("late").withFixedDelay(20_000)));
+		second.stubFor(get("/api/hang-reactive").willReturn(ok("late").withFixedDelay(20_000)));
+		runner(first, url(second)).run((context) -> {
+			long start = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> webClient(context).get().uri("/api/hang-reactive").retrieve().bodyToMono(String.class)
+					.block(Duration.ofSeconds(30)))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+			assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+		});
+	}
+
+	@Test
+	void sendsEveryCallToTheHealthyInstanceWhenTheOtherRefusesConnections(CapturedOutput output) throws IOException {
+		second.stubFor(get("/api/refused-neighbour").willReturn(ok("fine")));
+		String refused = refusedUrl();
+		runner(refused, url(second)).run((context) -> {
+			RestClient client = restClient(context);
+			assertThat(failures(100, () -> client.get().uri("/api/refused-neighbour").retrieve().body(String.class)))
+				.isZero();
+			second.verify(100, getRequestedFor(urlPathEqualTo("/api/refused-neighbour")));
+			assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+			assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+			assertThat(output).contains("event=instance_ejected service=profile instance=" + refused.substring(7));
+		});
+	}
+
+	@Test
+	void sendsEveryWebClientCallToTheHealthyInstanceWhenTheOtherRefusesConnections() throws IOException {
+		second.stubFor(get("/api/refused-neighbour-reactive").willReturn(ok("fine")));
+		runner(refusedUrl(), url(second)).run((context) -> {
+			WebClient client = webClient(context);
+			assertThat(failures(100, () -> client.get().uri("/api/refused-neighbour-reactive").retrieve()
+				.bodyToMono(String.class).block(Duration.ofSeconds(10)))).isZero();
+			second.verify(100, getRequestedFor(urlPathEqualTo("/api/refused-neighbour-reactive")));
+			assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+		});
+	}
+
+	@Test
+	void ejectsAnInstanceAnswering503BeforeItOpensTheServicesBreaker() {
+		first.stubFor(get("/api/half-bad").willReturn(serviceUnavailable()));
+		second.stubFor(get("/api/half-bad").willReturn(ok("fine")));
+		runner(first, url(second)).run((context) -> {
+			RestClient client = restClient(context);
+			int failedFirstHalf = failures(100, () -> client.get().uri("/api/half-bad").retrieve().body(String.class));
+			int failedSecondHalf = failures(100, () -> client.get().uri("/api/half-bad").retrieve().body(String.class));
+			assertThat(failedFirstHalf).isLessThanOrEqualTo(10);
+			assertThat(failedSecondHalf).isZero();
+			assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+			// Counted where it arrived: the bad instance got only the calls that failed.
+			first.verify(failedFirstHalf, getRequestedFor(urlPathEqualTo("/api/half-bad")));
+		});
+	}
+
+	@Test
+	void ejectsAHangingInstanceAfterAFewTimeouts() {
+		first.stubFor(get("/api/half-hung").willReturn(ok("late").withFixedDelay(20_000)));
+		second.stubFor(get("/api/half-hung").willReturn(ok("fine")));
+		runner(first, url(second)).run((context) -> {
+			RestClient client = restClient(context);
+			int failedFirstHalf = failures(30, () -> client.get().uri("/api/half-hung").retrieve().body(String.class));
+			int failedSecondHalf = failures(30, () -> client.get().uri("/api/half-hung").retrieve().body(String.class));
+			assertThat(failedFirstHalf).isLessThanOrEqualTo(6);
+			assertThat(failedSecondHalf).isZero();
+			assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+		});
+	}
+
+	@Test
+	void retriesAGetOnTheOtherInstanceNeverOnTheOneThatJustFailed() {
+		first.stubFor(get("/api/retried-elsewhere").willReturn(serviceUnavailable()));
+		second.stubFor(get("/api/retried-elsewhere").willReturn(ok("fine")));
+		// Every other call needs its retry: the retry budget is raised so that only the choice of instance is tested.
+		runner(first, url(second)).withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2",
+				"tis.resilience.services.profile.retry.budget-min-per-second=1000",
+				"tis.resilience.services.profile.outlier-ejection.enabled=false")
+			.run((context) -> {
+				RestClient client = restClient(context);
+				assertThat(failures(40, () -> client.get().uri("/api/retried-elsewhere").retrieve().body(String.class)))
+					.isZero();
+				// With no ejection, the bad instance keeps getting first attempts; every retry went to the other.
+				int toFirst = first.countRequestsMatching(getRequestedFor(urlPathEqualTo("/api/retried-elsewhere")).build())
+					.getCount();
+				second.verify(40, getRequestedFor(urlPathEqualTo("/api/retried-elsewhere")));
+				assertThat(toFirst).isGreaterThan(0);
+			});
+	}
+
+	@Test
+	void sendsPostsNeverSentToTheOtherInstanceAndAPostThatReachedOneOnlyOnce() throws IOException {
+		second.stubFor(post("/api/posts").willReturn(ok("stored")));
+		runner(refusedUrl(), url(second)).run((context) -> {
+			RestClient client = restClient(context);
+			assertThat(failures(20, () -> client.post().uri("/api/posts").body("x").retrieve().body(String.class)))
+				.isZero();
+			second.verify(20, postRequestedFor(urlPathEqualTo("/api/posts")));
+		});
+		first.stubFor(post("/api/posts-503").willReturn(serviceUnavailable()));
+		second.stubFor(post("/api/posts-503").willReturn(ok("stored")));
+		runner(first, url(second)).withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3")
+			.run((context) -> {
+				RestClient client = restClient(context);
+				int failed = failures(10, () -> client.post().uri("/api/posts-503").body("x").retrieve().body(String.class));
+				int toFirst = first.countRequestsMatching(postRequestedFor(urlPathEqualTo("/api/posts-503")).build())
+					.getCount();
+				int toSecond = second.countRequestsMatching(postRequestedFor(urlPathEqualTo("/api/posts-503")).build())
+					.getCount();
+				// Each POST was received exactly once: the ones that got a 503 were not sent again.
+				assertThat(toFirst + toSecond).isEqualTo(10);
+				assertThat(failed).isEqualTo(toFirst);
+			});
+	}
+
+	@Test
+	void bringsAHealedInstanceBackAfterItsEjectionTime(CapturedOutput output) {
+		first.stubFor(get("/api/heals").willReturn(serviceUnavailable()));
+		second.stubFor(get("/api/heals").willReturn(ok("fine")));
+		runner(first, url(second)).withPropertyValues(
+				"tis.resilience.services.profile.outlier-ejection.base-ejection-time=1s")
+			.run((context) -> {
+				RestClient client = restClient(context);
+				failures(20, () -> client.get().uri("/api/heals").retrieve().body(String.class));
+				assertThat(output).contains("event=instance_ejected service=profile instance=127.0.0.1:" + first.getPort());
+				first.stubFor(get("/api/heals").willReturn(ok("healed")));
+				int before = first.countRequestsMatching(getRequestedFor(urlPathEqualTo("/api/heals")).build()).getCount();
+				long healed = System.nanoTime();
+				await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> {
+					client.get().uri("/api/heals").retrieve().body(String.class);
+					return first.countRequestsMatching(getRequestedFor(urlPathEqualTo("/api/heals")).build())
+						.getCount() > before;
+				});
+				// The ejection time (1 s, up to 10% jitter) plus a second.
+				assertThat(Duration.ofNanos(System.nanoTime() - healed)).isLessThan(Duration.ofMillis(2100));
+				assertThat(output).contains("event=instance_returned service=profile instance=127.0.0.1:" + first.getPort());
+			});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class LoadBalancedClients {
+
+		@Bean
+		@LoadBalanced
+		RestClient.Builder loadBalancedRestClient() {
+			return RestClient.builder();
+		}
+
+		@Bean
+		@LoadBalanced
+		WebClient.Builder loadBalancedWebClient() {
+			return WebClient.builder();
+		}
+
+	}
+
+}

@@ -1,0 +1,335 @@
+package uk.nhs.hee.tis.resilience.policy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+
+import org.jspecify.annotations.Nullable;
+
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy.OutlierEjectionPolicy;
+
+/**
+ * Takes the instances of one load-balanced service that keep failing out of rotation (outlier
+ * ejection), so that one bad instance of two costs callers almost nothing and never opens the whole
+ * service's breaker. Told the outcome of every attempt on an instance ({@link #record}), it ejects the
+ * instance after {@code consecutive-failures} failures in a row, or when at least
+ * {@code failure-percentage-threshold} of its last {@code failure-percentage-request-volume} calls
+ * failed. The n-th ejection in a row lasts n times {@code base-ejection-time}, at most
+ * {@code max-ejection-time}, with up to 10% jitter so that instances ejected together do not return
+ * together; each {@code base-ejection-time} an instance then stays in rotation takes one off that count
+ * (Envoy's outlier detection). When its time is up the instance returns on probation, and its first
+ * failure ejects it again at once (Finagle's failure accrual probe): the first call to it is the probe.
+ * At most {@code max-ejection-percent} of the instances are ejected at once (at least one may always
+ * be), and never the last one in rotation.
+ *
+ * <p>Thread-safe. Instances are named by a key the caller chooses ({@code host:port}).
+ *
+ * @since 0.3.0
+ */
+public final class OutlierDetector {
+
+	private final String service;
+
+	private final OutlierEjectionPolicy policy;
+
+	private final Listener listener;
+
+	private final LongSupplier nanoClock;
+
+	private final Map<String, Instance> instances = new HashMap<>();
+
+	/**
+	 * Creates a detector for one service.
+	 * @param service the service's name, for the listener
+	 * @param policy when to eject and for how long
+	 * @param listener told of every ejection and return
+	 */
+	public OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener) {
+		this(service, policy, listener, System::nanoTime);
+	}
+
+	OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener, LongSupplier nanoClock) {
+		this.service = service;
+		this.policy = policy;
+		this.listener = listener;
+		this.nanoClock = nanoClock;
+	}
+
+	/**
+	 * Returns the service's name.
+	 * @return the name
+	 */
+	public String service() {
+		return this.service;
+	}
+
+	/**
+	 * Returns the settings this detector applies.
+	 * @return the settings
+	 */
+	public OutlierEjectionPolicy policy() {
+		return this.policy;
+	}
+
+	/**
+	 * Records the outcome of one attempt on an instance, and ejects it when that makes it an outlier.
+	 * @param instance the instance's key
+	 * @param failed whether the attempt failed (a connect failure, a timeout or a server error)
+	 */
+	public void record(String instance, boolean failed) {
+		Ejection ejection = null;
+		boolean returned = false;
+		synchronized (this) {
+			long now = this.nanoClock.getAsLong();
+			Instance state = this.instances.computeIfAbsent(instance, (key) -> new Instance(this.policy));
+			returned = state.returnIfDue(now);
+			if (state.ejectedUntil != 0 || !this.policy.enabled()) {
+				// An answer from an instance already ejected (a call that started before) changes nothing.
+				return;
+			}
+			String why = state.record(failed, this.policy);
+			if (why != null && mayEject(now)) {
+				ejection = new Ejection(state.eject(now, this.policy), why);
+			}
+		}
+		if (returned) {
+			this.listener.onReturned(this.service, instance);
+		}
+		if (ejection != null) {
+			this.listener.onEjected(this.service, instance, ejection.duration(), ejection.why());
+		}
+	}
+
+	/**
+	 * Returns the instances to choose from: those given, without the ones ejected and without the ones
+	 * to avoid (those that failed this request already). Ejected instances are left in when nothing
+	 * else would be; instances to avoid too. Instances whose ejection is over return here, on probation.
+	 * @param <T> the instance type
+	 * @param candidates the service's instances, from discovery
+	 * @param key the key of an instance
+	 * @param avoid keys of instances this request should not go to again
+	 * @return the instances in rotation for this request
+	 */
+	public <T> List<T> inRotation(List<T> candidates, Function<T, String> key, Collection<String> avoid) {
+		List<String> returned = new ArrayList<>();
+		List<T> healthy = new ArrayList<>(candidates.size());
+		synchronized (this) {
+			long now = this.nanoClock.getAsLong();
+			for (T candidate : candidates) {
+				String name = key.apply(candidate);
+				Instance state = this.instances.computeIfAbsent(name, (ignored) -> new Instance(this.policy));
+				state.seen = true;
+				if (state.returnIfDue(now)) {
+					returned.add(name);
+				}
+				if (state.ejectedUntil == 0) {
+					healthy.add(candidate);
+				}
+			}
+		}
+		returned.forEach((name) -> this.listener.onReturned(this.service, name));
+		List<T> inRotation = healthy.isEmpty() ? candidates : healthy;
+		if (avoid.isEmpty()) {
+			return inRotation;
+		}
+		List<T> others = new ArrayList<>(inRotation.size());
+		for (T candidate : inRotation) {
+			if (!avoid.contains(key.apply(candidate))) {
+				others.add(candidate);
+			}
+		}
+		return others.isEmpty() ? inRotation : others;
+	}
+
+	/**
+	 * Whether discovery listed an instance, in rotation, other than those given: where a request that
+	 * could not connect to one instance can go instead.
+	 * @param tried keys of the instances the request already tried
+	 * @return whether another instance is in rotation
+	 */
+	public synchronized boolean hasInstanceOtherThan(Set<String> tried) {
+		long now = this.nanoClock.getAsLong();
+		for (Map.Entry<String, Instance> entry : this.instances.entrySet()) {
+			Instance state = entry.getValue();
+			if (state.seen && !tried.contains(entry.getKey()) && !state.ejectedAt(now)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * Returns each known instance's state, for the actuator endpoint and metrics.
+	 * @return the states by instance key, in no particular order
+	 */
+	public synchronized Map<String, InstanceState> instances() {
+		long now = this.nanoClock.getAsLong();
+		Map<String, InstanceState> states = new LinkedHashMap<>();
+		this.instances.forEach((name, state) -> {
+			boolean ejected = state.ejectedAt(now);
+			states.put(name, new InstanceState(ejected, state.probation && !ejected, state.ejections,
+					ejected ? Duration.ofNanos(state.ejectedUntil - now) : Duration.ZERO));
+		});
+		return states;
+	}
+
+	// Envoy: at most max-ejection-percent of the hosts, but at least one; and never the last one in rotation.
+	private boolean mayEject(long now) {
+		int known = 0;
+		int ejected = 0;
+		for (Instance state : this.instances.values()) {
+			if (!state.seen) {
+				continue;
+			}
+			known++;
+			if (state.ejectedAt(now)) {
+				ejected++;
+			}
+		}
+		int allowed = Math.max(1, (int) Math.floor(known * this.policy.maxEjectionPercent() / 100.0));
+		return ejected < allowed && ejected < known - 1;
+	}
+
+	/**
+	 * An instance's state as seen now.
+	 *
+	 * @param ejected whether it is out of rotation
+	 * @param onProbation whether it returned from an ejection and has not yet answered well
+	 * @param ejectionsInARow the count its next ejection's length is multiplied by
+	 * @param ejectedFor how much longer it stays out of rotation ({@link Duration#ZERO} when in rotation)
+	 * @since 0.3.0
+	 */
+	public record InstanceState(boolean ejected, boolean onProbation, int ejectionsInARow, Duration ejectedFor) {
+	}
+
+	/**
+	 * Told when an instance is ejected and when it returns.
+	 *
+	 * @since 0.3.0
+	 */
+	public interface Listener {
+
+		/**
+		 * An instance was taken out of rotation.
+		 * @param service the service
+		 * @param instance the instance's key
+		 * @param duration how long it stays out, jitter included
+		 * @param why what made it an outlier, for the log
+		 */
+		void onEjected(String service, String instance, Duration duration, String why);
+
+		/**
+		 * An instance's ejection is over: it is back in rotation, on probation.
+		 * @param service the service
+		 * @param instance the instance's key
+		 */
+		void onReturned(String service, String instance);
+
+	}
+
+	private record Ejection(Duration duration, String why) {
+	}
+
+	private static final class Instance {
+
+		private final boolean[] recent;
+
+		private int recentCount;
+
+		private int recentNext;
+
+		private int recentFailures;
+
+		private int consecutiveFailures;
+
+		private long ejectedUntil;
+
+		private boolean probation;
+
+		private int ejections;
+
+		private long inRotationSince;
+
+		private boolean seen;
+
+		Instance(OutlierEjectionPolicy policy) {
+			this.recent = new boolean[policy.failurePercentageRequestVolume()];
+		}
+
+		/** Records an outcome; answers why the instance is now an outlier, or null. */
+		@Nullable String record(boolean failed, OutlierEjectionPolicy policy) {
+			if (this.recentCount == this.recent.length) {
+				if (this.recent[this.recentNext]) {
+					this.recentFailures--;
+				}
+			}
+			else {
+				this.recentCount++;
+			}
+			this.recent[this.recentNext] = failed;
+			this.recentNext = (this.recentNext + 1) % this.recent.length;
+			if (!failed) {
+				this.consecutiveFailures = 0;
+				this.probation = false;
+				return null;
+			}
+			this.recentFailures++;
+			this.consecutiveFailures++;
+			if (this.probation) {
+				return "failed on probation, its first call after an ejection";
+			}
+			if (this.consecutiveFailures >= policy.consecutiveFailures()) {
+				return this.consecutiveFailures + " failures in a row";
+			}
+			if (this.recentCount == this.recent.length
+					&& this.recentFailures * 100.0 / this.recentCount >= policy.failurePercentageThreshold()) {
+				return this.recentFailures + " of its last " + this.recentCount + " calls failed";
+			}
+			return null;
+		}
+
+		Duration eject(long now, OutlierEjectionPolicy policy) {
+			long base = policy.baseEjectionTime().toNanos();
+			if (this.ejections > 0 && this.inRotationSince != 0) {
+				// Envoy: each base-ejection-time spent in rotation takes one off the multiplier.
+				this.ejections = (int) Math.max(0, this.ejections - (now - this.inRotationSince) / base);
+			}
+			this.ejections++;
+			long nanos = Math.min(base * this.ejections, policy.maxEjectionTime().toNanos());
+			nanos += (long) (nanos * 0.1 * ThreadLocalRandom.current().nextDouble());
+			this.ejectedUntil = (now + nanos == 0) ? 1 : now + nanos;
+			this.probation = false;
+			this.consecutiveFailures = 0;
+			this.recentCount = 0;
+			this.recentNext = 0;
+			this.recentFailures = 0;
+			return Duration.ofNanos(nanos);
+		}
+
+		// System.nanoTime() values are compared by their difference, which survives the counter wrapping.
+		boolean ejectedAt(long now) {
+			return this.ejectedUntil != 0 && now - this.ejectedUntil < 0;
+		}
+
+		/** Ends an ejection whose time is up: the instance is back in rotation, on probation. */
+		boolean returnIfDue(long now) {
+			if (this.ejectedUntil == 0 || now - this.ejectedUntil < 0) {
+				return false;
+			}
+			this.ejectedUntil = 0;
+			this.probation = true;
+			this.inRotationSince = now;
+			return true;
+		}
+
+	}
+
+}
