@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.jspecify.annotations.Nullable;
@@ -16,16 +17,19 @@ import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 
 /**
  * Records every protected call in one timer, {@code tis.resilience.calls}, tagged with the service
- * and the outcome. Service names are bounded by the guard registry (unconfigured hosts collapse into
+ * and the outcome, and every failover to another instance in {@code tis.resilience.failovers}. Service names are bounded by the guard registry (unconfigured hosts collapse into
  * {@code unconfigured-overflow}); outcomes are a fixed set.
  */
 final class CallMetrics implements CallListener {
 
 	static final String CALLS = "tis.resilience.calls";
 
+	static final String FAILOVERS = "tis.resilience.failovers";
+
 	/** Every meter this class registers: name, then its tags. */
 	static final List<String> METERS = List.of(
-			CALLS + "{service,outcome=success|failure|timeout|circuit_open|bulkhead_full|fallback|stale}");
+			CALLS + "{service,outcome=success|failure|timeout|circuit_open|bulkhead_full|fallback|stale}",
+			FAILOVERS + "{service}");
 
 	private static final CallOutcome[] OUTCOMES = CallOutcome.values();
 
@@ -62,6 +66,18 @@ final class CallMetrics implements CallListener {
 			byOutcome[outcome.ordinal()] = timer;
 		}
 		timer.record(durationNanos, TimeUnit.NANOSECONDS);
+	}
+
+	@Override
+	public void onFailover(String service) {
+		MeterRegistry meterRegistry = this.registry.getIfAvailable();
+		if (meterRegistry != null) {
+			Counter.builder(FAILOVERS)
+				.description("Requests that could not connect to one instance of a service and went to another")
+				.tag("service", service)
+				.register(meterRegistry)
+				.increment();
+		}
 	}
 
 }

@@ -10,18 +10,20 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
 import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
 import org.springframework.boot.actuate.endpoint.web.annotation.WebEndpoint;
 
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
  * {@code /actuator/resilience}: every service with its effective policy, breaker state, rejections
- * and last state changes (read); and an operator's {@code force-open}, {@code close} or
+ * and last state changes, and each load-balanced service's instances, in rotation or ejected (read); and an operator's {@code force-open}, {@code close} or
  * {@code disable} of one service's breaker (write), each logged as a WARN line naming the principal.
  * A web endpoint: its write operation answers 404 and 400 as Boot's do, which needs HTTP statuses.
  */
@@ -34,8 +36,11 @@ final class ResilienceEndpoint {
 
 	private final ServiceGuardRegistry registry;
 
-	ResilienceEndpoint(ServiceGuardRegistry registry) {
+	private final ObjectProvider<LoadBalancedInstances> instances;
+
+	ResilienceEndpoint(ServiceGuardRegistry registry, ObjectProvider<LoadBalancedInstances> instances) {
 		this.registry = registry;
+		this.instances = instances;
 	}
 
 	@ReadOperation
@@ -44,7 +49,20 @@ final class ResilienceEndpoint {
 		for (ServiceGuard guard : this.registry.guards()) {
 			services.put(guard.name(), describe(guard));
 		}
-		return Map.of("services", services);
+		LoadBalancedInstances loadBalanced = this.instances.getIfAvailable();
+		if (loadBalanced == null) {
+			return Map.of("services", services);
+		}
+		// The load balancer's services, by its service id (the host of the logical URL), with each instance's state.
+		Map<String, Object> byServiceId = new LinkedHashMap<>();
+		loadBalanced.detectors().forEach((serviceId, detector) -> {
+			Map<String, Object> states = new LinkedHashMap<>();
+			detector.instances().forEach((instance, state) -> states.put(instance, Map.of("state",
+					state.ejected() ? "ejected" : (state.onProbation() ? "on_probation" : "in_rotation"),
+					"ejectionsInARow", state.ejectionsInARow(), "ejectedForMillis", state.ejectedFor().toMillis())));
+			byServiceId.put(serviceId, states);
+		});
+		return Map.of("services", services, "instances", byServiceId);
 	}
 
 	@ReadOperation

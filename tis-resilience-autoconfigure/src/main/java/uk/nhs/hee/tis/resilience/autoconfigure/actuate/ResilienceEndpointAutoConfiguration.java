@@ -1,5 +1,6 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.actuate;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -9,6 +10,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
@@ -26,8 +28,9 @@ public final class ResilienceEndpointAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ResilienceEndpoint tisResilienceEndpoint(ServiceGuardRegistry registry) {
-		return new ResilienceEndpoint(registry);
+	ResilienceEndpoint tisResilienceEndpoint(ServiceGuardRegistry registry,
+			ObjectProvider<LoadBalancedInstances> instances) {
+		return new ResilienceEndpoint(registry, instances);
 	}
 
 }

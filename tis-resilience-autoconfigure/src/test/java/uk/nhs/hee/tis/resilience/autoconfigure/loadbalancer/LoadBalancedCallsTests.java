@@ -3,11 +3,15 @@ package uk.nhs.hee.tis.resilience.autoconfigure.loadbalancer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Supplier;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,6 +38,8 @@ import org.springframework.web.reactive.function.client.WebClient;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.actuate.ResilienceMetricsAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -158,15 +164,30 @@ class LoadBalancedCallsTests {
 	void sendsEveryCallToTheHealthyInstanceWhenTheOtherRefusesConnections(CapturedOutput output) throws IOException {
 		second.stubFor(get("/api/refused-neighbour").willReturn(ok("fine")));
 		String refused = refusedUrl();
-		runner(refused, url(second)).run((context) -> {
-			RestClient client = restClient(context);
-			assertThat(failures(100, () -> client.get().uri("/api/refused-neighbour").retrieve().body(String.class)))
-				.isZero();
-			second.verify(100, getRequestedFor(urlPathEqualTo("/api/refused-neighbour")));
-			assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
-			assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
-			assertThat(output).contains("event=instance_ejected service=profile instance=" + refused.substring(7));
-		});
+		String refusedInstance = refused.substring("http://".length());
+		runner(refused, url(second)).withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+			.withConfiguration(AutoConfigurations.of(ResilienceMetricsAutoConfiguration.class))
+			.run((context) -> {
+				RestClient client = restClient(context);
+				assertThat(failures(100, () -> client.get().uri("/api/refused-neighbour").retrieve().body(String.class)))
+					.isZero();
+				second.verify(100, getRequestedFor(urlPathEqualTo("/api/refused-neighbour")));
+				assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+				assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+				assertThat(output).contains("event=instance_ejected service=profile instance=" + refusedInstance);
+				// Seen by operators: the instance's state, the ejection, the failovers before it, the instances.
+				assertThat(context.getBean(LoadBalancedInstances.class).detectors().get("profile").instances())
+					.hasEntrySatisfying(refusedInstance, (state) -> assertThat(state.ejected()).isTrue());
+				MeterRegistry meters = context.getBean(MeterRegistry.class);
+				assertThat(meters.get("tis.resilience.instance.ejections").tag("service", "profile").counter().count())
+					.isEqualTo(1);
+				assertThat(meters.get("tis.resilience.failovers").tag("service", "profile").counter().count())
+					.isEqualTo(3);
+				assertThat(meters.get("tis.resilience.instances").tag("service", "profile").tag("state", "ejected")
+					.gauge().value()).isEqualTo(1);
+				assertThat(meters.get("tis.resilience.instances").tag("service", "profile").tag("state", "in_rotation")
+					.gauge().value()).isEqualTo(1);
+			});
 	}
 
 	@Test
@@ -278,6 +299,14 @@ class LoadBalancedCallsTests {
 				assertThat(Duration.ofNanos(System.nanoTime() - healed)).isLessThan(Duration.ofMillis(2100));
 				assertThat(output).contains("event=instance_returned service=profile instance=127.0.0.1:" + first.getPort());
 			});
+	}
+
+	@Test
+	void documentsEveryMeter() throws IOException {
+		String observability = Files.readString(Path.of("..", "docs", "observability.md"));
+		for (String meter : InstanceEjectionReport.METERS) {
+			assertThat(observability).as("docs/observability.md lists %s", meter).contains("`" + meter + "`");
+		}
 	}
 
 	@Configuration(proxyBeanMethods = false)
