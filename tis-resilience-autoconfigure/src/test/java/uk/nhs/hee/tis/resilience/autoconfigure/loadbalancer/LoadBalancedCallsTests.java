@@ -33,6 +33,7 @@ import org.springframework.cloud.loadbalancer.config.BlockingLoadBalancerClientA
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -203,6 +204,26 @@ class LoadBalancedCallsTests {
 	}
 
 	@Test
+	void protectsALoadBalancedRestTemplateTheSameWay() throws IOException {
+		second.stubFor(get("/api/template").willReturn(ok("fine")));
+		first.stubFor(get("/api/template-hang").willReturn(ok("late").withFixedDelay(20_000)));
+		second.stubFor(get("/api/template-hang").willReturn(ok("late").withFixedDelay(20_000)));
+		runner(refusedUrl(), url(second)).run((context) -> {
+			RestTemplate template = context.getBean(RestTemplate.class);
+			assertThat(failures(20, () -> template.getForObject("http://profile/api/template", String.class))).isZero();
+			second.verify(20, getRequestedFor(urlPathEqualTo("/api/template")));
+		});
+		runner(first, url(second)).run((context) -> {
+			long start = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> context.getBean(RestTemplate.class).getForObject("http://profile/api/template-hang",
+						String.class))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+			assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+		});
+	}
+
+	@Test
 	void ejectsAnInstanceAnswering503BeforeItOpensTheServicesBreaker() {
 		first.stubFor(get("/api/half-bad").willReturn(serviceUnavailable()));
 		second.stubFor(get("/api/half-bad").willReturn(ok("fine")));
@@ -322,6 +343,12 @@ class LoadBalancedCallsTests {
 		@LoadBalanced
 		WebClient.Builder loadBalancedWebClient() {
 			return WebClient.builder();
+		}
+
+		@Bean
+		@LoadBalanced
+		RestTemplate loadBalancedRestTemplate() {
+			return new RestTemplate();
 		}
 
 	}
