@@ -25,6 +25,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
 import org.springframework.cloud.client.discovery.composite.CompositeDiscoveryClientAutoConfiguration;
 import org.springframework.cloud.client.discovery.simple.SimpleDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.loadbalancer.DeferringLoadBalancerInterceptor;
 import org.springframework.cloud.client.loadbalancer.LoadBalanced;
 import org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerBeanPostProcessorAutoConfiguration;
 import org.springframework.cloud.client.loadbalancer.reactive.ReactorLoadBalancerClientAutoConfiguration;
@@ -34,7 +35,10 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.client.support.RestClientHttpServiceGroupConfigurer;
 import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.service.annotation.GetExchange;
+import org.springframework.web.service.registry.ImportHttpServices;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
@@ -83,8 +87,12 @@ class LoadBalancedCallsTests {
 			LoadBalancerResilienceAutoConfiguration.class };
 
 	private static ApplicationContextRunner runner(String firstUrl, String secondUrl) {
+		return runner(firstUrl, secondUrl, LoadBalancedClients.class);
+	}
+
+	private static ApplicationContextRunner runner(String firstUrl, String secondUrl, Class<?> clients) {
 		return new ApplicationContextRunner().withConfiguration(LoopbackFixtures.protectedHttpClients(LOAD_BALANCER))
-			.withUserConfiguration(LoadBalancedClients.class)
+			.withUserConfiguration(clients)
 			.withPropertyValues("spring.cloud.discovery.client.simple.instances.profile[0].uri=" + firstUrl,
 					"spring.cloud.discovery.client.simple.instances.profile[1].uri=" + secondUrl,
 					"tis.resilience.services.profile.url=http://profile",
@@ -224,6 +232,29 @@ class LoadBalancedCallsTests {
 	}
 
 	@Test
+	void protectsAnHttpServiceGroupGivenTheLoadBalancersInterceptorAsDocsKubernetesShows() throws IOException {
+		second.stubFor(get("/api/group").willReturn(ok("fine")));
+		first.stubFor(get("/api/group-hang").willReturn(ok("late").withFixedDelay(20_000)));
+		second.stubFor(get("/api/group-hang").willReturn(ok("late").withFixedDelay(20_000)));
+		runner(refusedUrl(), url(second), LoadBalancedGroup.class)
+			.withPropertyValues("spring.http.serviceclient.profile.base-url=http://profile")
+			.run((context) -> {
+				ProfileApi profile = context.getBean(ProfileApi.class);
+				assertThat(failures(20, profile::group)).isZero();
+				second.verify(20, getRequestedFor(urlPathEqualTo("/api/group")));
+			});
+		runner(url(first), url(second), LoadBalancedGroup.class)
+			.withPropertyValues("spring.http.serviceclient.profile.base-url=http://profile")
+			.run((context) -> {
+				long start = System.nanoTime();
+				assertThatExceptionOfType(ServiceUnavailableException.class)
+					.isThrownBy(() -> context.getBean(ProfileApi.class).groupHang())
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+				assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+			});
+	}
+
+	@Test
 	void ejectsAnInstanceAnswering503BeforeItOpensTheServicesBreaker() {
 		first.stubFor(get("/api/half-bad").willReturn(serviceUnavailable()));
 		second.stubFor(get("/api/half-bad").willReturn(ok("fine")));
@@ -328,6 +359,29 @@ class LoadBalancedCallsTests {
 		for (String meter : InstanceEjectionReport.METERS) {
 			assertThat(observability).as("docs/observability.md lists %s", meter).contains("`" + meter + "`");
 		}
+	}
+
+	/** Profile's API, as an HTTP service group whose client is load-balanced as docs/kubernetes.md shows. */
+	interface ProfileApi {
+
+		@GetExchange("/api/group")
+		String group();
+
+		@GetExchange("/api/group-hang")
+		String groupHang();
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ImportHttpServices(group = "profile", types = ProfileApi.class)
+	static class LoadBalancedGroup {
+
+		@Bean
+		RestClientHttpServiceGroupConfigurer loadBalancedGroups(DeferringLoadBalancerInterceptor loadBalancer) {
+			return (groups) -> groups.filterByName("profile")
+				.forEachClient((group, builder) -> builder.requestInterceptor(loadBalancer));
+		}
+
 	}
 
 	@Configuration(proxyBeanMethods = false)
