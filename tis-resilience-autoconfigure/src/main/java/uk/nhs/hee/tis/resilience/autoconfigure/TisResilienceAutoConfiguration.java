@@ -34,6 +34,13 @@ public final class TisResilienceAutoConfiguration {
 		return new ServiceGuardLogger.TransitionLog();
 	}
 
+	/** Open breakers of services with a {@code circuit-breaker.probe-path} ask it, to close sooner. */
+	@Bean
+	CallListener tisOpenBreakerProbes(TisResilienceProperties properties,
+			ObjectProvider<ServiceGuardRegistry> registry) {
+		return new OpenBreakerProbes(properties.breakerProbes(), registry);
+	}
+
 	@Bean
 	@ConditionalOnMissingBean
 	ServiceGuardRegistry tisServiceGuardRegistry(TisResilienceProperties properties,

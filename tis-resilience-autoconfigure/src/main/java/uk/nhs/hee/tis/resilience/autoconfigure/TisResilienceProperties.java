@@ -69,6 +69,13 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 			throw new IllegalArgumentException(
 					PREFIX + ".defaults.url is not allowed: a URL belongs to one service under " + PREFIX + ".services");
 		}
+		if (defaults.circuitBreaker().probePath() != null) {
+			throw new IllegalArgumentException(PREFIX + ".defaults.circuit-breaker.probe-path is not allowed: a probe "
+					+ "path belongs to one service under " + PREFIX + ".services");
+		}
+		if (defaults.circuitBreaker().probeInterval() != null) {
+			positive(PREFIX + ".defaults.circuit-breaker.probe-interval", defaults.circuitBreaker().probeInterval());
+		}
 		if (defaults.clientRegistration() != null) {
 			throw new IllegalArgumentException(PREFIX + ".defaults.client-registration is not allowed: a service token "
 					+ "must only be sent to the services named under " + PREFIX + ".services");
@@ -80,6 +87,7 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 			String key = PREFIX + ".services." + name;
 			service.applyTo(base, key);
 			URI url = checkUrl(key + ".url", service.url());
+			checkProbe(key + ".circuit-breaker", service.circuitBreaker(), url);
 			if (url != null) {
 				String other = seen.putIfAbsent(url, name);
 				if (other != null) {
@@ -107,6 +115,66 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 		Map<String, ServicePolicy> policies = new LinkedHashMap<>();
 		this.services.forEach((name, service) -> policies.put(name, service.applyTo(base, PREFIX + ".services." + name)));
 		return policies;
+	}
+
+	private static final Duration DEFAULT_PROBE_INTERVAL = Duration.ofMillis(500);
+
+	/**
+	 * Returns the probe of every configured service that has a {@code circuit-breaker.probe-path}.
+	 * @return the probes by service name
+	 * @since 0.3.0
+	 */
+	public Map<String, BreakerProbe> breakerProbes() {
+		Duration defaultInterval = or(this.defaults.circuitBreaker().probeInterval(), DEFAULT_PROBE_INTERVAL);
+		Map<String, BreakerProbe> probes = new LinkedHashMap<>();
+		this.services.forEach((name, service) -> {
+			String path = service.circuitBreaker().probePath();
+			URI url = checkUrl(PREFIX + ".services." + name + ".url", service.url());
+			if (path != null && url != null) {
+				String base = url.toString();
+				URI probe = URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + path);
+				probes.put(name, new BreakerProbe(probe, or(service.circuitBreaker().probeInterval(), defaultInterval)));
+			}
+		});
+		return probes;
+	}
+
+	private static void checkProbe(String key, CircuitBreakerProperties breaker, @Nullable URI url) {
+		String path = breaker.probePath();
+		if (breaker.probeInterval() != null) {
+			positive(key + ".probe-interval", breaker.probeInterval());
+		}
+		if (path == null) {
+			return;
+		}
+		if (url == null) {
+			throw new IllegalArgumentException(key + ".probe-path needs the service's url, which is not set");
+		}
+		if (!path.startsWith("/") || path.contains("?") || path.contains("#")) {
+			throw new IllegalArgumentException(key + ".probe-path must be a path starting with / but was '" + path + "'");
+		}
+		try {
+			URI.create(url + path);
+		}
+		catch (IllegalArgumentException ex) {
+			throw new IllegalArgumentException(key + ".probe-path is not a valid path: '" + path + "'");
+		}
+	}
+
+	private static void positive(String key, Duration value) {
+		if (value.isNegative() || value.isZero()) {
+			throw new IllegalArgumentException(key + " must be positive but was " + value);
+		}
+	}
+
+	/**
+	 * What an open breaker asks to learn, before its wait is over, that its service answers again.
+	 *
+	 * @param uri the URL asked (GET, no credentials)
+	 * @param interval how often it is asked while the breaker is open
+	 * @since 0.3.0
+	 */
+	public record BreakerProbe(URI uri, Duration interval) {
 	}
 
 	/**
@@ -225,12 +293,18 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * @param minimumNumberOfCalls Calls needed in the window before the rates are evaluated.
 	 * @param waitDurationInOpenState How long the breaker stays open before trial calls are let through.
 	 * @param permittedCallsInHalfOpenState Trial calls let through while half-open.
+	 * @param probePath Path, under the service's url, that is asked (GET, no credentials) every probe-interval
+	 * while the breaker is open; the first answer that is not a failure (any status but 5xx, 408 and 429)
+	 * turns the breaker half-open at once, instead of after the whole wait. None when not set. Only under
+	 * services.&lt;name&gt;. Since 0.3.0.
+	 * @param probeInterval How often an open breaker's probe-path is asked. Since 0.3.0.
 	 * @since 0.1.0
 	 */
 	public record CircuitBreakerProperties(@Nullable Float failureRateThreshold,
 			@Nullable Duration slowCallDurationThreshold, @Nullable Float slowCallRateThreshold,
 			@Nullable Integer slidingWindowSize, @Nullable Integer minimumNumberOfCalls,
-			@Nullable Duration waitDurationInOpenState, @Nullable Integer permittedCallsInHalfOpenState) {
+			@Nullable Duration waitDurationInOpenState, @Nullable Integer permittedCallsInHalfOpenState,
+			@Nullable String probePath, @Nullable Duration probeInterval) {
 
 		CircuitBreakerPolicy applyTo(CircuitBreakerPolicy base) {
 			return new CircuitBreakerPolicy(or(this.failureRateThreshold, base.failureRateThreshold()),

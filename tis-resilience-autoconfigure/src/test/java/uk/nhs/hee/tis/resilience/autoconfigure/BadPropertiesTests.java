@@ -97,6 +97,21 @@ class BadPropertiesTests {
 		assertThat(output).contains("tis.resilience.services.x.url");
 	}
 
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', value = {
+			"tis.resilience.defaults.circuit-breaker.probe-path=/health|tis.resilience.defaults.circuit-breaker.probe-path is not allowed",
+			"tis.resilience.services.profile.circuit-breaker.probe-path=health|tis.resilience.services.profile.circuit-breaker.probe-path must be a path starting with /",
+			"tis.resilience.services.profile.circuit-breaker.probe-interval=0s|tis.resilience.services.profile.circuit-breaker.probe-interval must be positive",
+			"tis.resilience.services.nourl.circuit-breaker.probe-path=/health|tis.resilience.services.nourl.circuit-breaker.probe-path needs the service's url",
+			"tis.resilience.services.profile.outlier-ejection.consecutive-failures=0|tis.resilience.services.profile.outlier-ejection.consecutive-failures must be at least 1",
+			"tis.resilience.services.profile.outlier-ejection.max-ejection-percent=150|tis.resilience.services.profile.outlier-ejection.max-ejection-percent must be a percentage",
+			"tis.resilience.defaults.outlier-ejection.base-ejection-time=10m|tis.resilience.defaults.outlier-ejection.max-ejection-time must be at least" })
+	void stopsStartupOnABadProbeOrOutlierEjectionSettingNamingTheKey(String property, String message,
+			CapturedOutput output) {
+		assertThatException().isThrownBy(() -> start("tis.resilience.services.profile.url=http://profile", property));
+		assertThat(output).contains(message);
+	}
+
 	@Test
 	void namesAServiceSettingWrittenWithoutTheServiceName(CapturedOutput output) {
 		assertThatException().isThrownBy(() -> start("tis.resilience.services.url=http://profile"));
