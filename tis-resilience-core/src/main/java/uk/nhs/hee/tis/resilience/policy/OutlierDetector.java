@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +45,15 @@ public final class OutlierDetector {
 
 	private final LongSupplier nanoClock;
 
+	/** Instances unlisted by discovery for this long are forgotten (unless ejected): 2 minutes. */
+	private static final long FORGET_AFTER_NANOS = Duration.ofMinutes(2).toNanos();
+
 	private final Map<String, Instance> instances = new HashMap<>();
+
+	/** The instances in discovery's latest list. */
+	private Set<String> listed = Set.of();
+
+	private long lastForgetting;
 
 	/**
 	 * Creates a detector for one service.
@@ -109,9 +118,35 @@ public final class OutlierDetector {
 	}
 
 	/**
-	 * Returns the instances to choose from: those given, without the ones ejected and without the ones
-	 * to avoid (those that failed this request already). Ejected instances are left in when nothing
-	 * else would be; instances to avoid too. Instances whose ejection is over return here, on probation.
+	 * An attempt was sent to an instance: it is outstanding until {@link #released}. An instance with many
+	 * more outstanding attempts than the least busy one is left out of rotation for a while (see
+	 * {@link #inRotation}).
+	 * @param instance the instance's key
+	 */
+	public synchronized void started(String instance) {
+		this.instances.computeIfAbsent(instance, (key) -> new Instance(this.policy)).outstanding++;
+	}
+
+	/**
+	 * An attempt {@link #started} on an instance is over (answered, failed or cancelled). Call it exactly once
+	 * per attempt started.
+	 * @param instance the instance's key
+	 */
+	public synchronized void released(String instance) {
+		Instance state = this.instances.get(instance);
+		if (state != null && state.outstanding > 0) {
+			state.outstanding--;
+		}
+	}
+
+	/**
+	 * Returns the instances to choose from: those discovery listed for this request, without the ones
+	 * ejected, without an instance back on probation whose probe (its first attempt) is still out, without
+	 * instances far busier than the least busy one (more outstanding attempts than it by more than 2, or than
+	 * twice its own: a hanging instance collects attempts, and is skipped before it collects every caller),
+	 * and without the ones to avoid (those that failed this request already). When that leaves none, the
+	 * candidates without only the ejected ones, then all of them. Instances whose ejection is over return
+	 * here, on probation.
 	 * @param <T> the instance type
 	 * @param candidates the service's instances, from discovery
 	 * @param key the key of an instance
@@ -121,22 +156,39 @@ public final class OutlierDetector {
 	public <T> List<T> inRotation(List<T> candidates, Function<T, String> key, Collection<String> avoid) {
 		List<String> returned = new ArrayList<>();
 		List<T> healthy = new ArrayList<>(candidates.size());
+		List<Integer> outstanding = new ArrayList<>(candidates.size());
+		int least = Integer.MAX_VALUE;
 		synchronized (this) {
 			long now = this.nanoClock.getAsLong();
+			Set<String> listed = new HashSet<>(candidates.size() * 2);
 			for (T candidate : candidates) {
 				String name = key.apply(candidate);
+				listed.add(name);
 				Instance state = this.instances.computeIfAbsent(name, (ignored) -> new Instance(this.policy));
-				state.seen = true;
+				state.lastListed = now;
 				if (state.returnIfDue(now)) {
 					returned.add(name);
 				}
-				if (state.ejectedUntil == 0) {
+				if (!state.ejectedAt(now) && !(state.probation && state.outstanding > 0)) {
 					healthy.add(candidate);
+					outstanding.add(state.outstanding);
+					least = Math.min(least, state.outstanding);
 				}
 			}
+			this.listed = listed;
+			forgetInstancesNoLongerListed(now);
 		}
 		returned.forEach((name) -> this.listener.onReturned(this.service, name));
-		List<T> inRotation = healthy.isEmpty() ? candidates : healthy;
+		List<T> inRotation = new ArrayList<>(healthy.size());
+		int busiest = least + Math.max(2, least);
+		for (int i = 0; i < healthy.size(); i++) {
+			if (outstanding.get(i) <= busiest) {
+				inRotation.add(healthy.get(i));
+			}
+		}
+		if (inRotation.isEmpty()) {
+			inRotation = healthy.isEmpty() ? candidates : healthy;
+		}
 		if (avoid.isEmpty()) {
 			return inRotation;
 		}
@@ -150,16 +202,16 @@ public final class OutlierDetector {
 	}
 
 	/**
-	 * Whether discovery listed an instance, in rotation, other than those given: where a request that
-	 * could not connect to one instance can go instead.
+	 * Whether discovery's latest list has an instance, not ejected, other than those given: where a request
+	 * that could not connect to one instance can go instead. Instances no longer listed do not count.
 	 * @param tried keys of the instances the request already tried
 	 * @return whether another instance is in rotation
 	 */
 	public synchronized boolean hasInstanceOtherThan(Set<String> tried) {
 		long now = this.nanoClock.getAsLong();
-		for (Map.Entry<String, Instance> entry : this.instances.entrySet()) {
-			Instance state = entry.getValue();
-			if (state.seen && !tried.contains(entry.getKey()) && !state.ejectedAt(now)) {
+		for (String name : this.listed) {
+			Instance state = this.instances.get(name);
+			if (state != null && !tried.contains(name) && !state.ejectedAt(now)) {
 				return true;
 			}
 		}
@@ -167,30 +219,47 @@ public final class OutlierDetector {
 	}
 
 	/**
-	 * Returns each known instance's state, for the actuator endpoint and metrics.
+	 * Returns the state of each instance in discovery's latest list, for the actuator endpoint and metrics.
 	 * @return the states by instance key, in no particular order
 	 */
 	public synchronized Map<String, InstanceState> instances() {
 		long now = this.nanoClock.getAsLong();
 		Map<String, InstanceState> states = new LinkedHashMap<>();
 		this.instances.forEach((name, state) -> {
+			if (!this.listed.contains(name)) {
+				return;
+			}
 			boolean ejected = state.ejectedAt(now);
-			states.put(name, new InstanceState(ejected, state.probation && !ejected, state.ejections,
+			// An ejection whose time is up is probation, even before the next choice makes it so.
+			boolean onProbation = !ejected && (state.probation || state.ejectedUntil != 0);
+			states.put(name, new InstanceState(ejected, onProbation, state.ejections,
 					ejected ? Duration.ofNanos(state.ejectedUntil - now) : Duration.ZERO));
 		});
 		return states;
 	}
 
+	// Keeps no state for instances discovery stopped listing (pods come and go): once unlisted for a while,
+	// not ejected and with nothing outstanding, an instance is forgotten.
+	private void forgetInstancesNoLongerListed(long now) {
+		if (now - this.lastForgetting < FORGET_AFTER_NANOS / 10) {
+			return;
+		}
+		this.lastForgetting = now;
+		this.instances.entrySet().removeIf((entry) -> {
+			Instance state = entry.getValue();
+			return !this.listed.contains(entry.getKey()) && now - state.lastListed > FORGET_AFTER_NANOS
+					&& !state.ejectedAt(now) && state.outstanding == 0;
+		});
+	}
+
 	// Envoy: at most max-ejection-percent of the hosts, but at least one; and never the last one in rotation.
+	// The hosts are those of discovery's latest list.
 	private boolean mayEject(long now) {
-		int known = 0;
+		int known = this.listed.size();
 		int ejected = 0;
-		for (Instance state : this.instances.values()) {
-			if (!state.seen) {
-				continue;
-			}
-			known++;
-			if (state.ejectedAt(now)) {
+		for (String name : this.listed) {
+			Instance state = this.instances.get(name);
+			if (state != null && state.ejectedAt(now)) {
 				ejected++;
 			}
 		}
@@ -258,7 +327,9 @@ public final class OutlierDetector {
 
 		private long inRotationSince;
 
-		private boolean seen;
+		private long lastListed;
+
+		private int outstanding;
 
 		Instance(OutlierEjectionPolicy policy) {
 			this.recent = new boolean[policy.failurePercentageRequestVolume()];

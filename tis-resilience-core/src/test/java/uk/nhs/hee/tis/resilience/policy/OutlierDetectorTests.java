@@ -170,6 +170,63 @@ class OutlierDetectorTests {
 	}
 
 	@Test
+	void skipsAnInstanceCollectingOutstandingAttemptsUntilTheyEnd() {
+		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
+		rotation(detector, TWO);
+		for (int i = 0; i < 3; i++) {
+			detector.started("a:1");
+		}
+		// 3 outstanding against none: more than 2 over the least busy, a hanging instance's pattern.
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		detector.released("a:1");
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+		// Busy alike, both stay: 10 and 6 outstanding is within twice the least busy.
+		for (int i = 0; i < 8; i++) {
+			detector.started("a:1");
+		}
+		for (int i = 0; i < 6; i++) {
+			detector.started("b:1");
+		}
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+	}
+
+	@Test
+	void sendsOneProbeAtATimeToAnInstanceOnProbation() {
+		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
+		rotation(detector, TWO);
+		for (int i = 0; i < 3; i++) {
+			detector.record("a:1", true);
+		}
+		advance(Duration.ofSeconds(12));
+		assertThat(detector.instances().get("a:1").onProbation()).isTrue();
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+		detector.started("a:1");
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		detector.released("a:1");
+		detector.record("a:1", false);
+		detector.started("a:1");
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+	}
+
+	@Test
+	void countsOnlyTheInstancesDiscoveryListsNow() {
+		List<String> four = List.of("a:1", "b:1", "c:1", "d:1");
+		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
+		rotation(detector, four);
+		// Scaled down to two: the two gone do not count towards max-ejection-percent, nor as somewhere to go.
+		rotation(detector, TWO);
+		for (int i = 0; i < 3; i++) {
+			detector.record("a:1", true);
+			detector.record("b:1", true);
+		}
+		assertThat(this.events).containsExactly("ejected a:1: 3 failures in a row");
+		assertThat(detector.instances()).containsOnlyKeys("a:1", "b:1");
+		assertThat(detector.hasInstanceOtherThan(Set.of("b:1"))).isFalse();
+		rotation(detector, List.of("b:1"));
+		assertThat(detector.hasInstanceOtherThan(Set.of("b:1"))).isFalse();
+	}
+
+	@Test
 	void ejectsNothingWhenSwitchedOff() {
 		OutlierDetector detector = detector(new OutlierEjectionPolicy(false, 3, 50, 10, Duration.ofSeconds(10),
 				Duration.ofMinutes(5), 50));

@@ -25,9 +25,6 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 	 */
 	static final long SERVICE_TOKEN_VALID_UNTIL_MILLIS = 90_000;
 
-	/** tcs's breaker wait for Profile (its application.yml). */
-	static final long BREAKER_WAIT_MILLIS = 5000;
-
 	List<Sample> select(String mode, String endpoint, String phase) {
 		return this.samples.stream()
 			.filter((s) -> s.mode().equals(mode) && s.endpoint().equals(endpoint) && s.phase().equals(phase))
@@ -119,11 +116,18 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 		return goals;
 	}
 
+	/**
+	 * Recovery no slower than without the starter: fresh answers again within a second of the plain
+	 * instance's (the breaker's probe asks Profile every 500 ms while it is open, instead of waiting out its
+	 * 5 s wait).
+	 */
 	private Goal recovery(String mode) {
 		long recovery = recoveryMillis(mode, "/api/trainees");
-		return new Goal("/api/trainees recovers within the breaker's wait plus a second",
-				recovery >= 0 && recovery <= BREAKER_WAIT_MILLIS + 1000,
-				(recovery < 0) ? "not within the phase" : millis(recovery * 1000) + " ms");
+		long without = recoveryMillis("without starter", "/api/trainees");
+		boolean met = recovery >= 0 && (without < 0 || recovery <= without + 1000);
+		return new Goal("/api/trainees recovers no later than 1 s after the run without the starter", met,
+				((recovery < 0) ? "not within the phase" : millis(recovery * 1000) + " ms") + " vs "
+						+ ((without < 0) ? "not within the phase" : millis(without * 1000) + " ms") + " without");
 	}
 
 	static double fraction(List<Sample> samples, Predicate<Sample> test) {

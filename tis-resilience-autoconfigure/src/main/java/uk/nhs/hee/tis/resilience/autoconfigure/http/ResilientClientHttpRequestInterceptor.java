@@ -296,6 +296,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private @Nullable InstanceAttempt lastInstance;
 
+		private int failovers;
+
 		Exchange(ServiceGuard guard, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
 				boolean idempotent, @Nullable ObservedCall observed, @Nullable LoadBalancedInstances instances) {
 			this.observed = observed;
@@ -342,6 +344,11 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				}
 				throw ex;
 			}
+			finally {
+				if (instance != null && this.instances != null) {
+					this.instances.release(instance);
+				}
+			}
 		}
 
 		/**
@@ -372,7 +379,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		@Override
 		public boolean canFailOver() {
 			InstanceAttempt last = this.lastInstance;
-			return this.instances != null && last != null && this.instances.canFailOver(last, this.failedOn);
+			if (this.instances == null || last == null
+					|| !this.instances.canFailOver(last, this.failedOn, this.failovers)) {
+				return false;
+			}
+			this.failovers++;
+			return true;
 		}
 
 		@Override

@@ -110,6 +110,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		/** The instances this request failed on, which its next attempts avoid. */
 		private final Set<String> failedOn = ConcurrentHashMap.newKeySet(2);
 
+		private final java.util.concurrent.atomic.AtomicInteger failovers = new java.util.concurrent.atomic.AtomicInteger();
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
 				boolean idempotent, @Nullable LoadBalancedInstances instances) {
 			this.guard = guard;
@@ -137,6 +139,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				.timeout(deadline.passed())
 				.doOnError((ex) -> deadline.done())
 				.doOnCancel(deadline::done)
+				.doFinally((signal) -> release(instance))
 				.materialize()
 				.flatMap((signal) -> {
 					if (signal.isOnError()) {
@@ -163,6 +166,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			return builder.build();
 		}
 
+		private void release(@Nullable InstanceAttempt instance) {
+			if (instance != null && this.instances != null) {
+				this.instances.release(instance);
+			}
+		}
+
 		private void instanceEnded(@Nullable InstanceAttempt instance, @Nullable Reason failure) {
 			if (instance != null && this.instances != null && this.instances.ended(instance, failure)) {
 				this.failedOn.add(java.util.Objects.requireNonNull(instance.instance()));
@@ -173,8 +182,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			Reason reason = HttpFailureClassifier.reasonForException(ex);
 			instanceEnded(instance, reason);
 			if (reason == Reason.CONNECT_FAILURE && HttpFailureClassifier.neverConnected(ex) && instance != null
-					&& this.instances != null && this.instances.canFailOver(instance, this.failedOn)
+					&& this.instances != null && this.instances.canFailOver(instance, this.failedOn, this.failovers.get())
 					&& this.admission.failOver()) {
+				this.failovers.incrementAndGet();
 				// It reached no instance: another takes it at once, whatever max-attempts says.
 				return Mono.defer(() -> attempt(attempt));
 			}

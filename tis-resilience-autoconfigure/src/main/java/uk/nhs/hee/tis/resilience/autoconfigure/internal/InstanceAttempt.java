@@ -28,6 +28,8 @@ public final class InstanceAttempt {
 
 	private volatile @Nullable String instance;
 
+	private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+
 	/**
 	 * Records the instance the load balancer chose for this attempt.
 	 * @param serviceId the load balancer's service id (the logical URL's host)
@@ -36,6 +38,14 @@ public final class InstanceAttempt {
 	public void chosen(String serviceId, String instance) {
 		this.serviceId = serviceId;
 		this.instance = instance;
+	}
+
+	/**
+	 * Marks the attempt over for its instance's count of outstanding attempts; only the first call counts.
+	 * @return whether this call released it
+	 */
+	boolean release() {
+		return this.instance != null && this.released.compareAndSet(false, true);
 	}
 
 	/**

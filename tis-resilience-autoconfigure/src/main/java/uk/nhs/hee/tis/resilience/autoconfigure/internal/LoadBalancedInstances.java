@@ -71,8 +71,37 @@ public final class LoadBalancedInstances {
 		return Map.copyOf(this.detectors);
 	}
 
+	/** The most failovers one request makes, whatever discovery says: a bound, should lists keep changing. */
+	static final int MAX_FAILOVERS = 8;
+
 	/**
-	 * Records how an attempt ended on the instance a load balancer chose for it; nothing when none did.
+	 * Records the instance a load balancer chose for an attempt, which is then outstanding on it until the
+	 * attempt ends or is released.
+	 * @param attempt the attempt
+	 * @param serviceId the load balancer's service id
+	 * @param instance the instance's key
+	 */
+	public void chosen(InstanceAttempt attempt, String serviceId, String instance) {
+		attempt.chosen(serviceId, instance);
+		detector(serviceId).started(instance);
+	}
+
+	/**
+	 * Ends an attempt without an outcome (cancelled, or its outcome already recorded): its instance no longer
+	 * counts it as outstanding. Only the first release of an attempt counts.
+	 * @param attempt the attempt
+	 */
+	public void release(InstanceAttempt attempt) {
+		String serviceId = attempt.serviceId();
+		String instance = attempt.instance();
+		if (serviceId != null && instance != null && attempt.release()) {
+			detector(serviceId).released(instance);
+		}
+	}
+
+	/**
+	 * Records how an attempt ended on the instance a load balancer chose for it, and releases it; nothing when
+	 * no load balancer chose one.
 	 * Connect failures, timeouts and server errors count against the instance; anything else for it.
 	 * @param attempt the attempt
 	 * @param failure why it failed, or null when the instance answered
@@ -86,19 +115,22 @@ public final class LoadBalancedInstances {
 		}
 		boolean failed = failure == Reason.CONNECT_FAILURE || failure == Reason.TIMEOUT
 				|| failure == Reason.SERVER_ERROR;
+		release(attempt);
 		detector(serviceId).record(instance, failed);
 		return failed;
 	}
 
 	/**
-	 * Whether a request whose last attempt could not connect can go to an instance it has not tried.
+	 * Whether a request whose last attempt could not connect can go to an instance it has not tried: one in
+	 * discovery's latest list, not ejected, and fewer than {@value #MAX_FAILOVERS} failovers so far.
 	 * @param last the last attempt
 	 * @param tried the instances the request failed on
+	 * @param failovers the failovers the request made so far
 	 * @return whether another instance is in rotation
 	 */
-	public boolean canFailOver(InstanceAttempt last, Set<String> tried) {
+	public boolean canFailOver(InstanceAttempt last, Set<String> tried, int failovers) {
 		String serviceId = last.serviceId();
-		return serviceId != null && detector(serviceId).hasInstanceOtherThan(tried);
+		return serviceId != null && failovers < MAX_FAILOVERS && detector(serviceId).hasInstanceOtherThan(tried);
 	}
 
 }

@@ -1,5 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.loadbalancer;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.loadbalancer.LoadBalancerRequestTransformer;
 import org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerClientRequestTransformer;
@@ -7,6 +9,7 @@ import org.springframework.http.HttpRequest;
 import org.springframework.web.reactive.function.client.ClientRequest;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.InstanceAttempt;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 
 /**
  * Told by the load balancer which instance it chose for a request: records it on the request's
@@ -18,18 +21,24 @@ final class InstanceChoiceTransformers {
 	private InstanceChoiceTransformers() {
 	}
 
-	static void chosen(Object attempt, ServiceInstance instance) {
-		if (attempt instanceof InstanceAttempt choice) {
-			choice.chosen(instance.getServiceId(), InstanceAttempt.key(instance.getHost(), instance.getPort()));
+	static void chosen(LoadBalancedInstances instances, @Nullable Object attempt, ServiceInstance instance) {
+		if (attempt instanceof InstanceAttempt choice && choice.instance() == null) {
+			instances.chosen(choice, instance.getServiceId(), InstanceAttempt.key(instance.getHost(), instance.getPort()));
 		}
 	}
 
 	/** For {@code RestClient} and {@code RestTemplate}. */
 	static final class Blocking implements LoadBalancerRequestTransformer {
 
+		private final LoadBalancedInstances instances;
+
+		Blocking(LoadBalancedInstances instances) {
+			this.instances = instances;
+		}
+
 		@Override
 		public HttpRequest transformRequest(HttpRequest request, ServiceInstance instance) {
-			chosen(request.getAttributes().get(InstanceAttempt.ATTRIBUTE), instance);
+			chosen(this.instances, request.getAttributes().get(InstanceAttempt.ATTRIBUTE), instance);
 			// The load balancer's request shares its headers with the guard's, which sets them again for the
 			// next attempt.
 			request.getHeaders().remove(InstanceAttempt.AVOID_HEADER);
@@ -41,9 +50,15 @@ final class InstanceChoiceTransformers {
 	/** For {@code WebClient}. */
 	static final class Reactive implements LoadBalancerClientRequestTransformer {
 
+		private final LoadBalancedInstances instances;
+
+		Reactive(LoadBalancedInstances instances) {
+			this.instances = instances;
+		}
+
 		@Override
 		public ClientRequest transformRequest(ClientRequest request, ServiceInstance instance) {
-			chosen(request.attributes().get(InstanceAttempt.ATTRIBUTE), instance);
+			chosen(this.instances, request.attributes().get(InstanceAttempt.ATTRIBUTE), instance);
 			if (!request.headers().containsHeader(InstanceAttempt.AVOID_HEADER)) {
 				return request;
 			}

@@ -50,8 +50,8 @@ public final class LoadBalancerResilienceAutoConfiguration {
 	}
 
 	@Bean
-	LoadBalancerRequestTransformer tisInstanceChoiceTransformer() {
-		return new InstanceChoiceTransformers.Blocking();
+	LoadBalancerRequestTransformer tisInstanceChoiceTransformer(LoadBalancedInstances instances) {
+		return new InstanceChoiceTransformers.Blocking(instances);
 	}
 
 	@Configuration(proxyBeanMethods = false)
@@ -59,8 +59,9 @@ public final class LoadBalancerResilienceAutoConfiguration {
 	static class ReactiveConfiguration {
 
 		@Bean
-		org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerClientRequestTransformer tisReactiveInstanceChoiceTransformer() {
-			return new InstanceChoiceTransformers.Reactive();
+		org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerClientRequestTransformer tisReactiveInstanceChoiceTransformer(
+				LoadBalancedInstances instances) {
+			return new InstanceChoiceTransformers.Reactive(instances);
 		}
 
 	}

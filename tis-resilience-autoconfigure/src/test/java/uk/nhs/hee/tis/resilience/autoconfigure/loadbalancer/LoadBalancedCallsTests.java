@@ -6,6 +6,12 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -24,7 +30,9 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
 import org.springframework.cloud.client.discovery.composite.CompositeDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.discovery.simple.InstanceProperties;
 import org.springframework.cloud.client.discovery.simple.SimpleDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.discovery.simple.SimpleDiscoveryProperties;
 import org.springframework.cloud.client.loadbalancer.DeferringLoadBalancerInterceptor;
 import org.springframework.cloud.client.loadbalancer.LoadBalanced;
 import org.springframework.cloud.client.loadbalancer.reactive.LoadBalancerBeanPostProcessorAutoConfiguration;
@@ -46,6 +54,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.actuate.ResilienceMetricsAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.policy.OutlierDetector;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -350,6 +359,95 @@ class LoadBalancedCallsTests {
 				// The ejection time (1 s, up to 10% jitter) plus a second.
 				assertThat(Duration.ofNanos(System.nanoTime() - healed)).isLessThan(Duration.ofMillis(2100));
 				assertThat(output).contains("event=instance_returned service=profile instance=127.0.0.1:" + first.getPort());
+			});
+	}
+
+	@Test
+	void endsARequestWhoseOnlyListedInstanceRefusesWithoutFailingOverToOneNoLongerListed() throws IOException {
+		second.stubFor(get("/api/scaled-down").willReturn(ok("fine")));
+		runner(refusedUrl(), url(second)).run((context) -> {
+			RestClient client = restClient(context);
+			WebClient webClient = webClient(context);
+			assertThat(failures(10, () -> client.get().uri("/api/scaled-down").retrieve().body(String.class))).isZero();
+			// Scaled down to the one instance that is restarting (refusing): there is nowhere to fail over to.
+			SimpleDiscoveryProperties discovery = context.getBean(SimpleDiscoveryProperties.class);
+			List<InstanceProperties> both = discovery.getInstances().get("profile");
+			discovery.getInstances().put("profile", new ArrayList<>(both.subList(0, 1)));
+			long start = System.nanoTime();
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> client.get().uri("/api/scaled-down").retrieve().body(String.class))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> webClient.get().uri("/api/scaled-down").retrieve().bodyToMono(String.class)
+					.block(Duration.ofSeconds(10)))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+			assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+			// Only the instance discovery lists now is shown.
+			assertThat(context.getBean(LoadBalancedInstances.class).detectors().get("profile").instances())
+				.containsOnlyKeys(both.get(0).getUri().getAuthority());
+		});
+	}
+
+	@Test
+	void keepsTheServicesBreakerClosedWhenOneOfTwoInstancesHangsUnderConcurrentCallers() {
+		first.stubFor(get("/api/hang-concurrent").willReturn(ok("late").withFixedDelay(5_000)));
+		second.stubFor(get("/api/hang-concurrent").willReturn(ok("fine")));
+		runner(first, url(second)).withPropertyValues("tis.resilience.services.profile.response-timeout=500ms")
+			.run((context) -> {
+				RestClient client = restClient(context);
+				AtomicInteger timeouts = new AtomicInteger();
+				AtomicInteger answered = new AtomicInteger();
+				long end = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+				List<CompletableFuture<Void>> callers = new ArrayList<>();
+				ExecutorService pool = Executors.newFixedThreadPool(20);
+				try {
+					for (int i = 0; i < 20; i++) {
+						callers.add(CompletableFuture.runAsync(() -> {
+							while (System.nanoTime() < end) {
+								try {
+									client.get().uri("/api/hang-concurrent").retrieve().body(String.class);
+									answered.incrementAndGet();
+								}
+								catch (ServiceUnavailableException ex) {
+									assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT);
+									timeouts.incrementAndGet();
+								}
+							}
+						}, pool));
+					}
+					CompletableFuture.allOf(callers.toArray(CompletableFuture[]::new)).join();
+				}
+				finally {
+					pool.shutdownNow();
+				}
+				// A hanging instance collects outstanding calls and is skipped, then ejected: the callers that chose it
+				// in the first moment wait out the deadline (at most one wave of them), the rest go to the healthy
+				// instance, and the service's breaker never opens.
+				assertThat(timeouts.get()).isLessThanOrEqualTo(20);
+				assertThat(answered.get()).isGreaterThan(100);
+				assertThat(profile(context).circuitBreaker().getState()).isEqualTo(CircuitBreaker.State.CLOSED);
+			});
+	}
+
+	@Test
+	void neverEjectsBothOfTheTwoInstancesLeftAfterAScaleDown() throws IOException {
+		first.stubFor(get("/api/after-scale-down").willReturn(ok("fine")));
+		second.stubFor(get("/api/after-scale-down").willReturn(ok("fine")));
+		runner(url(first), url(second)).withPropertyValues(
+				"spring.cloud.discovery.client.simple.instances.profile[2].uri=" + refusedUrl(),
+				"spring.cloud.discovery.client.simple.instances.profile[3].uri=" + refusedUrl())
+			.run((context) -> {
+				RestClient client = restClient(context);
+				failures(8, () -> client.get().uri("/api/after-scale-down").retrieve().body(String.class));
+				SimpleDiscoveryProperties discovery = context.getBean(SimpleDiscoveryProperties.class);
+				List<InstanceProperties> all = discovery.getInstances().get("profile");
+				discovery.getInstances().put("profile", new ArrayList<>(all.subList(0, 2)));
+				first.stubFor(get("/api/after-scale-down").willReturn(serviceUnavailable()));
+				second.stubFor(get("/api/after-scale-down").willReturn(serviceUnavailable()));
+				failures(8, () -> client.get().uri("/api/after-scale-down").retrieve().body(String.class));
+				assertThat(context.getBean(LoadBalancedInstances.class).detectors().get("profile").instances().values())
+					.filteredOn(OutlierDetector.InstanceState::ejected)
+					.hasSize(1);
 			});
 	}
 
