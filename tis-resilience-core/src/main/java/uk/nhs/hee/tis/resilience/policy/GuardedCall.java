@@ -44,6 +44,18 @@ public interface GuardedCall<T> {
 	}
 
 	/**
+	 * Whether the last attempt, which failed without an answer, failed on an instance of the service that is
+	 * out of rotation (ejected as an outlier) while other instances serve: one instance failing, not the
+	 * service. The caller still gets the failure; the service's breaker does not count it, so that a burst of
+	 * timeouts from one hanging instance cannot open the breaker of a service whose other instances answer.
+	 * @return whether the failure was one ejected instance's; by default false
+	 * @since 0.3.0
+	 */
+	default boolean failedOnAnOutlier() {
+		return false;
+	}
+
+	/**
 	 * Tells whether a result is a failure of the service (for HTTP: 5xx, 408, 429).
 	 * @param result the result of an attempt
 	 * @return the failure, or {@code null} for a success

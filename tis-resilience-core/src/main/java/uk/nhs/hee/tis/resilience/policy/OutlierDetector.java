@@ -202,6 +202,17 @@ public final class OutlierDetector {
 	}
 
 	/**
+	 * Whether an instance is out of rotation now while discovery lists another that is not.
+	 * @param instance the instance's key
+	 * @return whether it is ejected and another instance serves
+	 */
+	public synchronized boolean isEjectedWhileOthersServe(String instance) {
+		Instance state = this.instances.get(instance);
+		long now = this.nanoClock.getAsLong();
+		return state != null && state.ejectedAt(now) && hasInstanceOtherThan(Set.of(instance));
+	}
+
+	/**
 	 * Whether discovery's latest list has an instance, not ejected, other than those given: where a request
 	 * that could not connect to one instance can go instead. Instances no longer listed do not count.
 	 * @param tried keys of the instances the request already tried

@@ -258,7 +258,13 @@ public final class ServiceGuard {
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
 				}
-				this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
+				if (call.failedOnAnOutlier()) {
+					// One instance failing, already out of rotation, while others serve: not the service failing.
+					this.circuitBreaker.releasePermission();
+				}
+				else {
+					this.circuitBreaker.onError(elapsed(start), TimeUnit.NANOSECONDS, ex);
+				}
 				observeState();
 				this.listener.onCall(this.name, CallOutcome.of(reason), elapsed(start));
 				Reason reported = (decision == RetryDecision.BUDGET_EXHAUSTED) ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
@@ -571,7 +577,31 @@ public final class ServiceGuard {
 		 * was wanted but the budget was spent)
 		 */
 		public ServiceUnavailableException failed(Reason reason, Throwable cause) {
-			this.completion.finish(new GuardedCall.Failure(reason, null));
+			return failed(reason, cause, false);
+		}
+
+		/**
+		 * Ends the call without an answer to hand over, as {@link #failed(Reason, Throwable)}; when the last
+		 * attempt failed on an instance already out of rotation while others serve (see
+		 * {@link GuardedCall#failedOnAnOutlier()}), the breaker does not count it.
+		 * @param reason why the last attempt failed
+		 * @param cause what it failed with
+		 * @param onOutlier whether it failed on an instance out of rotation while others serve
+		 * @return the exception to signal to the caller
+		 * @since 0.3.0
+		 */
+		public ServiceUnavailableException failed(Reason reason, Throwable cause, boolean onOutlier) {
+			if (onOutlier && this.completion.finished.compareAndSet(false, true)) {
+				if (this.slotHeld) {
+					ServiceGuard.this.bulkhead.onComplete();
+				}
+				ServiceGuard.this.circuitBreaker.releasePermission();
+				ServiceGuard.this.listener.onCall(ServiceGuard.this.name, CallOutcome.of(reason),
+						System.nanoTime() - this.completion.start);
+			}
+			else {
+				this.completion.finish(new GuardedCall.Failure(reason, null));
+			}
 			Reason reported = this.budgetExhausted ? Reason.RETRY_BUDGET_EXHAUSTED : reason;
 			return new ServiceUnavailableException(ServiceGuard.this.name, reported, null, cause);
 		}

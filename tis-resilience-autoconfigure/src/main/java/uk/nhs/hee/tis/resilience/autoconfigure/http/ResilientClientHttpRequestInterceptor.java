@@ -377,6 +377,12 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		}
 
 		@Override
+		public boolean failedOnAnOutlier() {
+			InstanceAttempt last = this.lastInstance;
+			return this.instances != null && last != null && this.instances.failedOnAnOutlier(last);
+		}
+
+		@Override
 		public boolean canFailOver() {
 			InstanceAttempt last = this.lastInstance;
 			if (this.instances == null || last == null

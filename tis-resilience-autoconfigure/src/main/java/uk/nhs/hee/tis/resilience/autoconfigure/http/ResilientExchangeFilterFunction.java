@@ -198,7 +198,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			if (delay != null) {
 				return Mono.delay(delay).then(Mono.defer(() -> attempt(attempt + 1)));
 			}
-			return Mono.error(this.admission.failed(reason, ex));
+			boolean onOutlier = instance != null && this.instances != null && this.instances.failedOnAnOutlier(instance);
+			return Mono.error(this.admission.failed(reason, ex, onOutlier));
 		}
 
 		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline,

@@ -121,6 +121,18 @@ public final class LoadBalancedInstances {
 	}
 
 	/**
+	 * Whether an attempt failed on an instance that is now out of rotation while others serve: one instance
+	 * failing, which the service's breaker does not count.
+	 * @param attempt the attempt
+	 * @return whether its instance is ejected and another serves
+	 */
+	public boolean failedOnAnOutlier(InstanceAttempt attempt) {
+		String serviceId = attempt.serviceId();
+		String instance = attempt.instance();
+		return serviceId != null && instance != null && detector(serviceId).isEjectedWhileOthersServe(instance);
+	}
+
+	/**
 	 * Whether a request whose last attempt could not connect can go to an instance it has not tried: one in
 	 * discovery's latest list, not ejected, and fewer than {@value #MAX_FAILOVERS} failovers so far.
 	 * @param last the last attempt

@@ -392,9 +392,15 @@ class LoadBalancedCallsTests {
 	void keepsTheServicesBreakerClosedWhenOneOfTwoInstancesHangsUnderConcurrentCallers() {
 		first.stubFor(get("/api/hang-concurrent").willReturn(ok("late").withFixedDelay(5_000)));
 		second.stubFor(get("/api/hang-concurrent").willReturn(ok("fine")));
+		first.stubFor(get("/api/before-the-hang").willReturn(ok("fine")));
+		second.stubFor(get("/api/before-the-hang").willReturn(ok("fine")));
 		runner(first, url(second)).withPropertyValues("tis.resilience.services.profile.response-timeout=500ms")
 			.run((context) -> {
 				RestClient client = restClient(context);
+				// Healthy traffic first, as a service has before one of its instances hangs: the breaker's window
+				// holds successes, and the clients are warm.
+				assertThat(failures(40, () -> client.get().uri("/api/before-the-hang").retrieve().body(String.class)))
+					.isZero();
 				AtomicInteger timeouts = new AtomicInteger();
 				AtomicInteger answered = new AtomicInteger();
 				long end = System.nanoTime() + Duration.ofMillis(2500).toNanos();
