@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -45,6 +46,8 @@ public final class OutlierDetector {
 
 	private final LongSupplier nanoClock;
 
+	private final @Nullable Function<String, CompletionStage<Boolean>> reachability;
+
 	/** Instances unlisted by discovery for this long are forgotten (unless ejected): 2 minutes. */
 	private static final long FORGET_AFTER_NANOS = Duration.ofMinutes(2).toNanos();
 
@@ -62,13 +65,30 @@ public final class OutlierDetector {
 	 * @param listener told of every ejection and return
 	 */
 	public OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener) {
-		this(service, policy, listener, System::nanoTime);
+		this(service, policy, listener, null, System::nanoTime);
 	}
 
-	OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener, LongSupplier nanoClock) {
+	/**
+	 * Creates a detector for one service whose instances, when their ejection is over, are first checked
+	 * for reachability (a connection opened) before they return: an instance still down or cut off is
+	 * ejected again, for longer, without any caller's request being its probe.
+	 * @param service the service's name, for the listener
+	 * @param policy when to eject and for how long
+	 * @param listener told of every ejection and return
+	 * @param reachability checks an instance's key, answering later whether it is reachable; must not block
+	 * @since 0.3.0
+	 */
+	public OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener,
+			Function<String, CompletionStage<Boolean>> reachability) {
+		this(service, policy, listener, reachability, System::nanoTime);
+	}
+
+	OutlierDetector(String service, OutlierEjectionPolicy policy, Listener listener,
+			@Nullable Function<String, CompletionStage<Boolean>> reachability, LongSupplier nanoClock) {
 		this.service = service;
 		this.policy = policy;
 		this.listener = listener;
+		this.reachability = reachability;
 		this.nanoClock = nanoClock;
 	}
 
@@ -95,25 +115,57 @@ public final class OutlierDetector {
 	 */
 	public void record(String instance, boolean failed) {
 		Ejection ejection = null;
-		boolean returned = false;
+		Return returned;
 		synchronized (this) {
 			long now = this.nanoClock.getAsLong();
 			Instance state = this.instances.computeIfAbsent(instance, (key) -> new Instance(this.policy));
-			returned = state.returnIfDue(now);
-			if (state.ejectedUntil != 0 || !this.policy.enabled()) {
-				// An answer from an instance already ejected (a call that started before) changes nothing.
-				return;
-			}
-			String why = state.record(failed, this.policy);
-			if (why != null && mayEject(now)) {
-				ejection = new Ejection(state.eject(now, this.policy), why);
+			returned = state.returnIfDue(now, this.reachability != null);
+			// An answer from an instance already ejected (a call that started before) changes nothing.
+			if (state.ejectedUntil == 0 && this.policy.enabled()) {
+				String why = state.record(failed, this.policy);
+				if (why != null && mayEject(now)) {
+					ejection = new Ejection(state.eject(now, this.policy), why);
+				}
 			}
 		}
-		if (returned) {
-			this.listener.onReturned(this.service, instance);
-		}
+		returned(instance, returned);
 		if (ejection != null) {
 			this.listener.onEjected(this.service, instance, ejection.duration(), ejection.why());
+		}
+	}
+
+	private void returned(String instance, Return returned) {
+		if (returned == Return.RETURNED) {
+			this.listener.onReturned(this.service, instance);
+		}
+		else if (returned == Return.CHECK && this.reachability != null) {
+			this.reachability.apply(instance).whenComplete((reachable, failure) -> checked(instance,
+					failure == null && Boolean.TRUE.equals(reachable)));
+		}
+	}
+
+	// The reachability check of an instance whose ejection is over: it returns on probation, or is ejected again.
+	private void checked(String instance, boolean reachable) {
+		Duration ejectedFor = null;
+		synchronized (this) {
+			Instance state = this.instances.get(instance);
+			if (state == null || !state.checking) {
+				return;
+			}
+			state.checking = false;
+			long now = this.nanoClock.getAsLong();
+			if (reachable) {
+				state.readmit(now);
+			}
+			else {
+				ejectedFor = state.eject(now, this.policy);
+			}
+		}
+		if (ejectedFor == null) {
+			this.listener.onReturned(this.service, instance);
+		}
+		else {
+			this.listener.onEjected(this.service, instance, ejectedFor, "unreachable when its ejection ended");
 		}
 	}
 
@@ -154,7 +206,7 @@ public final class OutlierDetector {
 	 * @return the instances in rotation for this request
 	 */
 	public <T> List<T> inRotation(List<T> candidates, Function<T, String> key, Collection<String> avoid) {
-		List<String> returned = new ArrayList<>();
+		Map<String, Return> returned = new HashMap<>();
 		List<T> healthy = new ArrayList<>(candidates.size());
 		List<Integer> outstanding = new ArrayList<>(candidates.size());
 		int least = Integer.MAX_VALUE;
@@ -166,8 +218,9 @@ public final class OutlierDetector {
 				listed.add(name);
 				Instance state = this.instances.computeIfAbsent(name, (ignored) -> new Instance(this.policy));
 				state.lastListed = now;
-				if (state.returnIfDue(now)) {
-					returned.add(name);
+				Return back = state.returnIfDue(now, this.reachability != null);
+				if (back != Return.NONE) {
+					returned.put(name, back);
 				}
 				if (!state.ejectedAt(now) && !(state.probation && state.outstanding > 0)) {
 					healthy.add(candidate);
@@ -178,7 +231,7 @@ public final class OutlierDetector {
 			this.listed = listed;
 			forgetInstancesNoLongerListed(now);
 		}
-		returned.forEach((name) -> this.listener.onReturned(this.service, name));
+		returned.forEach(this::returned);
 		List<T> inRotation = new ArrayList<>(healthy.size());
 		int busiest = least + Math.max(2, least);
 		for (int i = 0; i < healthy.size(); i++) {
@@ -318,6 +371,12 @@ public final class OutlierDetector {
 	private record Ejection(Duration duration, String why) {
 	}
 
+	private enum Return {
+
+		NONE, RETURNED, CHECK
+
+	}
+
 	private static final class Instance {
 
 		private final boolean[] recent;
@@ -339,6 +398,8 @@ public final class OutlierDetector {
 		private long inRotationSince;
 
 		private long lastListed;
+
+		private boolean checking;
 
 		private int outstanding;
 
@@ -396,20 +457,32 @@ public final class OutlierDetector {
 			return Duration.ofNanos(nanos);
 		}
 
-		// System.nanoTime() values are compared by their difference, which survives the counter wrapping.
+		// System.nanoTime() values are compared by their difference, which survives the counter wrapping. An
+		// instance whose reachability is being checked is still out.
 		boolean ejectedAt(long now) {
-			return this.ejectedUntil != 0 && now - this.ejectedUntil < 0;
+			return this.ejectedUntil != 0 && (now - this.ejectedUntil < 0 || this.checking);
 		}
 
-		/** Ends an ejection whose time is up: the instance is back in rotation, on probation. */
-		boolean returnIfDue(long now) {
-			if (this.ejectedUntil == 0 || now - this.ejectedUntil < 0) {
-				return false;
+		/**
+		 * Ends an ejection whose time is up: the instance is back in rotation, on probation; or, with a
+		 * reachability check, the check is to be made first.
+		 */
+		Return returnIfDue(long now, boolean checkFirst) {
+			if (this.ejectedUntil == 0 || now - this.ejectedUntil < 0 || this.checking) {
+				return Return.NONE;
 			}
+			if (checkFirst) {
+				this.checking = true;
+				return Return.CHECK;
+			}
+			readmit(now);
+			return Return.RETURNED;
+		}
+
+		void readmit(long now) {
 			this.ejectedUntil = 0;
 			this.probation = true;
 			this.inRotationSince = now;
-			return true;
 		}
 
 	}

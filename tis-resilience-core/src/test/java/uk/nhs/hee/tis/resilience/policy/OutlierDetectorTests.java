@@ -3,7 +3,10 @@ package uk.nhs.hee.tis.resilience.policy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -38,7 +41,7 @@ class OutlierDetectorTests {
 				OutlierDetectorTests.this.events.add("returned " + instance);
 			}
 
-		}, this.now::get);
+		}, null, this.now::get);
 	}
 
 	private List<String> rotation(OutlierDetector detector, List<String> instances) {
@@ -224,6 +227,41 @@ class OutlierDetectorTests {
 		assertThat(detector.hasInstanceOtherThan(Set.of("b:1"))).isFalse();
 		rotation(detector, List.of("b:1"));
 		assertThat(detector.hasInstanceOtherThan(Set.of("b:1"))).isFalse();
+	}
+
+	@Test
+	void checksAnInstanceCanBeReachedBeforeItReturnsAndEjectsItAgainWhenItCannot() {
+		Map<String, CompletableFuture<Boolean>> checks = new HashMap<>();
+		OutlierDetector detector = new OutlierDetector("profile", OutlierEjectionPolicy.defaults(),
+				new OutlierDetector.Listener() {
+
+					@Override
+					public void onEjected(String service, String instance, Duration duration, String why) {
+						OutlierDetectorTests.this.events.add("ejected " + instance + ": " + why);
+					}
+
+					@Override
+					public void onReturned(String service, String instance) {
+						OutlierDetectorTests.this.events.add("returned " + instance);
+					}
+
+				}, (instance) -> checks.computeIfAbsent(instance, (key) -> new CompletableFuture<>()), this.now::get);
+		rotation(detector, TWO);
+		for (int i = 0; i < 3; i++) {
+			detector.record("a:1", true);
+		}
+		advance(Duration.ofSeconds(12));
+		// Due, but out of rotation until the check answers: no caller is the probe.
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		assertThat(checks).containsOnlyKeys("a:1");
+		checks.remove("a:1").complete(false);
+		assertThat(this.events).containsExactly("ejected a:1: 3 failures in a row",
+				"ejected a:1: unreachable when its ejection ended");
+		advance(Duration.ofSeconds(25));
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		checks.remove("a:1").complete(true);
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+		assertThat(this.events).last().isEqualTo("returned a:1");
 	}
 
 	@Test

@@ -57,6 +57,45 @@ enum Drill {
 			return 30;
 		}
 
+	},
+
+	D7("One of Profile's two instances hangs, is cut off, then is killed",
+			"tcs load-balances over two Profile instances (Spring Cloud LoadBalancer, simple discovery); the second "
+					+ "hangs for a phase, is cut off at the network level (its connections go unanswered) for a phase, "
+					+ "then is killed for a phase",
+			(run) -> run.faultSequence(List.of(new DrillRun.Fault("hangs", (r) -> r.fleet().secondProfileProxy().hang()),
+					new DrillRun.Fault("cut off", (r) -> {
+						r.fleet().secondProfileProxy().stop();
+						r.fleet().cutOffSecondProfile();
+					}), new DrillRun.Fault("killed", (r) -> {
+						r.fleet().reconnectSecondProfile();
+						r.fleet().killSecondProfile();
+					}))),
+			(run) -> run.fleet().startSecondProfile()) {
+
+		@Override
+		List<String> tcsArgs(int phaseSeconds) {
+			List<String> args = new ArrayList<>(super.tcsArgs(phaseSeconds));
+			args.add("--demo.profile.load-balanced=true");
+			args.add("--profile.url=http://profile/profile");
+			return args;
+		}
+
+		@Override
+		List<String> tcsArgs(int phaseSeconds, Fleet fleet) {
+			List<String> args = new ArrayList<>(tcsArgs(phaseSeconds));
+			List<String> instances = fleet.profileInstances();
+			for (int i = 0; i < instances.size(); i++) {
+				args.add("--spring.cloud.discovery.client.simple.instances.profile[" + i + "].uri=" + instances.get(i));
+			}
+			return args;
+		}
+
+		@Override
+		int faultSeconds(int phaseSeconds) {
+			return 3 * phaseSeconds;
+		}
+
 	};
 
 	private final String title;
@@ -89,6 +128,11 @@ enum Drill {
 	 */
 	List<String> tcsArgs(int phaseSeconds) {
 		return List.of("--tis.resilience.services.profile.stale-if-error=" + Math.max(2, phaseSeconds / 2) + "s");
+	}
+
+	/** The settings, given the fleet (its addresses): by default {@link #tcsArgs(int)}. */
+	List<String> tcsArgs(int phaseSeconds, Fleet fleet) {
+		return tcsArgs(phaseSeconds);
 	}
 
 	/** How long the fault lasts before it is removed. */

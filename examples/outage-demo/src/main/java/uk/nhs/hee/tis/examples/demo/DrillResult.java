@@ -10,7 +10,10 @@ import java.util.function.Predicate;
  * removed; and from those, the numbers of the scorecard and the drill's goals with the starter.
  */
 record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, long faultStartMillis, long faultEndMillis, long endMillis,
-		int phaseSeconds) {
+		int phaseSeconds, List<DrillRun.FaultWindow> faultWindows) {
+
+	/** How long after an instance's fault the starter must have taken it out of every caller's way (D7). */
+	static final long EJECTION_MILLIS = 2000;
 
 	static final List<String> PHASES = List.of("before", "during", "after");
 
@@ -101,6 +104,29 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 					goals.add(new Goal(endpoint + ": 100% of valid tokens accepted during the outage",
 							!during.isEmpty() && during.stream().allMatch(Sample::ok),
 							percent(fraction(during, Sample::ok)) + " of " + during.size()));
+				}
+			}
+			case D7 -> {
+				long healthyP99 = percentile(select(mode, "/api/trainees", "before"), 0.99);
+				// A window of 80 answers on two shared cores: its p99 is its second-slowest, which moves by a hundred
+				// ms between two healthy phases. The slack is the healthy phase's own slowest answer; a caller that
+				// paid for the bad instance (a connect or response timeout) would take a second or more.
+				long healthySlowest = percentile(select(mode, "/api/trainees", "before"), 1.0);
+				for (DrillRun.FaultWindow window : this.faultWindows) {
+					List<Sample> settled = select(mode, "/api/trainees", "during").stream()
+						.filter((s) -> s.atMillis() >= window.startMillis() + EJECTION_MILLIS && s.atMillis() < window.endMillis())
+						.toList();
+					long failed = settled.stream().filter((s) -> !s.ok() || s.stale()).count();
+					goals.add(new Goal("/api/trainees while one instance " + window.name() + ": under 1% failed from "
+							+ EJECTION_MILLIS / 1000 + " s into the fault (the instance ejected or failed over by then)",
+							!settled.isEmpty() && failed * 100 < settled.size(), failed + " of " + settled.size()));
+					long p99 = percentile(settled, 0.99);
+					goals.add(new Goal("/api/trainees while one instance " + window.name()
+							+ ": p99 within 1.2x healthy, or within the healthy phase's slowest answer, from "
+							+ EJECTION_MILLIS / 1000 + " s in",
+							p99 >= 0 && p99 <= Math.max(1.2 * healthyP99, healthySlowest),
+							millis(p99) + " vs " + millis(healthyP99) + " ms healthy p99, " + millis(healthySlowest)
+									+ " ms healthy slowest"));
 				}
 			}
 			case D6 -> {

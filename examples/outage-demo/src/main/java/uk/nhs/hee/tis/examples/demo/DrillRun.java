@@ -99,8 +99,53 @@ final class DrillRun {
 		}
 		List<Sample> samples = new ArrayList<>();
 		this.loads.forEach((load) -> samples.addAll(load.samples()));
+		List<FaultWindow> windows;
+		synchronized (this.faultWindows) {
+			windows = this.faultWindows.stream()
+				.map((w) -> new FaultWindow(w.name(), w.startMillis(), Math.min(w.endMillis(), this.faultEndMillis)))
+				.toList();
+		}
 		return new DrillResult(this.drill, samples, this.beforeStartMillis, this.faultStartMillis, this.faultEndMillis,
-				this.endMillis, this.phaseSeconds);
+				this.endMillis, this.phaseSeconds, windows);
+	}
+
+	/** One fault of a drill that injects several, one after another. */
+	record Fault(String name, Drill.Step inject) {
+	}
+
+	/** When each fault of a sequence started, in milliseconds since the drill started. */
+	record FaultWindow(String name, long startMillis, long endMillis) {
+	}
+
+	private final List<FaultWindow> faultWindows = new ArrayList<>();
+
+	/**
+	 * Injects faults one after another, each for a phase, from a thread of its own (the drill's fault time
+	 * covers them all); the windows are recorded for the goals.
+	 */
+	void faultSequence(List<Fault> faults) {
+		Thread sequence = new Thread(() -> {
+			try {
+				for (int i = 0; i < faults.size(); i++) {
+					Fault fault = faults.get(i);
+					long start = now();
+					log("fault: Profile's second instance %s", fault.name());
+					fault.inject().apply(this);
+					long end = start + TimeUnit.SECONDS.toMillis(this.phaseSeconds);
+					synchronized (this.faultWindows) {
+						this.faultWindows.add(new FaultWindow(fault.name(), start, (i < faults.size() - 1) ? end : Long.MAX_VALUE));
+					}
+					if (i < faults.size() - 1) {
+						TimeUnit.MILLISECONDS.sleep(Math.max(0, end - now()));
+					}
+				}
+			}
+			catch (Exception ex) {
+				log("fault sequence failed: %s", ex);
+			}
+		}, "drill-faults");
+		sequence.setDaemon(true);
+		sequence.start();
 	}
 
 	/** Restarts both tcs instances; the load pauses meanwhile and nothing is counted. */
@@ -116,7 +161,7 @@ final class DrillRun {
 	private void startTcs() throws Exception {
 		List<CompletableFuture<Void>> starts = new ArrayList<>();
 		for (int i = 0; i < 2; i++) {
-			this.tcs[i] = this.fleet.tcs(i == 1, this.ports[i], this.drill.tcsArgs(this.phaseSeconds));
+			this.tcs[i] = this.fleet.tcs(i == 1, this.ports[i], this.drill.tcsArgs(this.phaseSeconds, this.fleet));
 			ManagedProcess process = this.tcs[i];
 			URI ready = URI.create("http://127.0.0.1:" + this.ports[i] + "/api/status");
 			starts.add(CompletableFuture.runAsync(() -> {

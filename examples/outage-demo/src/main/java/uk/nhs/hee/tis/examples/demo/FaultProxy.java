@@ -46,6 +46,10 @@ final class FaultProxy {
 		}
 	}
 
+	int port() {
+		return this.port;
+	}
+
 	String url() {
 		return "http://127.0.0.1:" + this.port;
 	}

@@ -1,8 +1,15 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.internal;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -10,7 +17,7 @@ import org.jspecify.annotations.Nullable;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.policy.OutlierDetector;
-import uk.nhs.hee.tis.resilience.policy.ServicePolicy.OutlierEjectionPolicy;
+import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 
 /**
  * The instances of every load-balanced service, by the load balancer's service id: one
@@ -23,7 +30,14 @@ public final class LoadBalancedInstances {
 
 	private final Map<String, OutlierDetector> detectors = new ConcurrentHashMap<>();
 
-	private final Function<String, OutlierEjectionPolicy> policies;
+	private final Function<String, ServicePolicy> policies;
+
+	/** Checks, off any caller's thread, that an instance whose ejection is over can be connected to. */
+	private static final Executor REACHABILITY_CHECKS = Executors.newFixedThreadPool(2, (task) -> {
+		Thread thread = new Thread(task, "tis-resilience-instance-check");
+		thread.setDaemon(true);
+		return thread;
+	});
 
 	private final OutlierDetector.Listener listener;
 
@@ -31,11 +45,11 @@ public final class LoadBalancedInstances {
 
 	/**
 	 * Creates the registry.
-	 * @param policies the outlier ejection settings for a service id
+	 * @param policies the policy (outlier ejection, connect timeout) for a service id
 	 * @param listener told of every ejection and return
 	 * @param created told of every detector made (to register its meters)
 	 */
-	public LoadBalancedInstances(Function<String, OutlierEjectionPolicy> policies, OutlierDetector.Listener listener,
+	public LoadBalancedInstances(Function<String, ServicePolicy> policies, OutlierDetector.Listener listener,
 			Consumer<OutlierDetector> created) {
 		this.policies = policies;
 		this.listener = listener;
@@ -55,12 +69,31 @@ public final class LoadBalancedInstances {
 		boolean[] made = new boolean[1];
 		detector = this.detectors.computeIfAbsent(serviceId, (id) -> {
 			made[0] = true;
-			return new OutlierDetector(id, this.policies.apply(id), this.listener);
+			ServicePolicy policy = this.policies.apply(id);
+			return new OutlierDetector(id, policy.outlierEjection(), this.listener,
+					(instance) -> reachable(instance, policy.connectTimeout()));
 		});
 		if (made[0]) {
 			this.created.accept(detector);
 		}
 		return detector;
+	}
+
+	// A connection opened within the service's connect timeout: a killed or cut-off instance fails this, and is
+	// ejected again without a caller's request being the probe. A hanging one passes; its first call decides.
+	private static CompletableFuture<Boolean> reachable(String instance, Duration connectTimeout) {
+		int colon = instance.lastIndexOf(':');
+		String host = instance.substring(0, colon);
+		int port = Integer.parseInt(instance.substring(colon + 1));
+		return CompletableFuture.supplyAsync(() -> {
+			try (Socket socket = new Socket()) {
+				socket.connect(new InetSocketAddress(host, port), (int) Math.max(1, connectTimeout.toMillis()));
+				return true;
+			}
+			catch (IOException | RuntimeException ex) {
+				return false;
+			}
+		}, REACHABILITY_CHECKS);
 	}
 
 	/**

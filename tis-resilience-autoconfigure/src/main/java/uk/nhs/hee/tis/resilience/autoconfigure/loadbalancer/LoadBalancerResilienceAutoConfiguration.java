@@ -18,7 +18,6 @@ import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceProperties;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.ConditionalOnSwitch;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
-import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 
 /**
  * Per-instance outlier ejection and failover for services load-balanced with Spring Cloud LoadBalancer
@@ -44,8 +43,7 @@ public final class LoadBalancerResilienceAutoConfiguration {
 		ServiceIds serviceIds = new ServiceIds(properties.serviceUrls());
 		return new LoadBalancedInstances((serviceId) -> {
 			String service = serviceIds.serviceFor(serviceId);
-			ServicePolicy policy = (service != null) ? registry.guard(service).policy() : registry.defaultPolicy();
-			return policy.outlierEjection();
+			return (service != null) ? registry.guard(service).policy() : registry.defaultPolicy();
 		}, report, report::detectorCreated);
 	}
 
