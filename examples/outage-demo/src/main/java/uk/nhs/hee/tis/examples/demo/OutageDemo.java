@@ -33,7 +33,11 @@ public final class OutageDemo {
 				phaseSeconds = Integer.parseInt(arg.substring("--phase-seconds=".length()));
 			}
 			else if (arg.startsWith("--drills=")) {
-				drills = Stream.of(arg.substring("--drills=".length()).split(",")).map(String::trim).map(Drill::valueOf).toList();
+				drills = Stream.of(arg.substring("--drills=".length()).split(","))
+					.map(String::trim)
+					.filter((name) -> !name.isEmpty())
+					.map(OutageDemo::drill)
+					.toList();
 			}
 			else if (arg.equals("--check")) {
 				check = true;
@@ -84,6 +88,18 @@ public final class OutageDemo {
 			System.out.println("Every goal met with the starter.");
 		}
 		System.exit((check && !misses.isEmpty()) ? 1 : 0);
+	}
+
+	private static Drill drill(String name) {
+		try {
+			return Drill.valueOf(name.toUpperCase(Locale.ROOT));
+		}
+		catch (IllegalArgumentException ex) {
+			System.err.println("Unknown drill '" + name + "'; the drills are "
+					+ Stream.of(Drill.values()).map(Drill::name).collect(java.util.stream.Collectors.joining(", ")));
+			System.exit(2);
+			throw ex;
+		}
 	}
 
 	private static String machine() throws IOException {
