@@ -44,6 +44,10 @@ final class Scorecard {
 			}
 			out.append(String.format(Locale.ROOT, "%nTime to recover (/api/trainees fresh again for a second): without %s, with %s.%n",
 					recovery(result, "without starter"), recovery(result, "with starter")));
+			String noisy = noisyBaseline(result);
+			if (noisy != null) {
+				out.append("\n").append(noisy).append("\n");
+			}
 			out.append("\nGoals with the starter:\n");
 			for (DrillResult.Goal goal : result.goals()) {
 				out.append(String.format(Locale.ROOT, "- %s %s: %s%n", goal.met() ? "[met]" : "[MISSED]", goal.description(),
@@ -66,11 +70,16 @@ final class Scorecard {
 				<h1>tis-resilience: the outages, replayed</h1>
 				""");
 		out.append("<p>").append(escape(this.machine)).append("</p>\n");
+		out.append(verdict());
 		out.append("""
-				<p class="legend">Each dot is one request: when it was sent (x) and how long it took (y, log scale).
+				<p class="legend">Each mark is one request: when it was sent (x) and how long it took (y, log scale).
 				<span style="color:#1f77b4">&#9679; /api/status</span><span style="color:#ff7f0e">&#9679; /api/trainees</span>
-				<span style="color:#2ca02c">&#9679; /api/sync/grades</span><span style="color:#9467bd">&#9679; fallback (stale, degraded, 503/504 problem)</span>
-				<span style="color:#d62728">&#10005; failed</span>. The grey band is the fault.</p>
+				<span style="color:#2ca02c">&#9679; /api/sync/grades</span>
+				<span style="color:#9467bd">&#9679; served from a fallback (stale userinfo, no site names): the user got an answer</span>
+				<span style="color:#8c564b">&#9650; refused with a 503/504 problem: the user got a clear error</span>
+				<span style="color:#d62728">&#10005; failed (500, no answer, or the user gave up)</span>.
+				The grey band is the fault; the phases are named above each chart, and the warm-up before them is not shown
+				(not counted). Dashed lines: the user's give-up time (5 s) and Profile's response-timeout (2 s) with the starter.</p>
 				""");
 		for (DrillResult result : this.results) {
 			out.append("<h2>").append(result.drill()).append(": ").append(escape(result.drill().title())).append("</h2>\n");
@@ -79,7 +88,16 @@ final class Scorecard {
 			for (String mode : DrillRun.MODES) {
 				out.append(chart(result, mode));
 			}
-			out.append("</div>\n<ul>");
+			out.append("</div>\n");
+			out.append("<p>Time to recover: <b>").append(recovery(result, "without starter")).append("</b> without the starter, <b>")
+				.append(recovery(result, "with starter"))
+				.append("</b> with it. That is how long after the fault was removed /api/trainees first gave fresh answers "
+						+ "(neither stale nor degraded) to at least 95% of the requests of one second.</p>\n");
+			String noisy = noisyBaseline(result);
+			if (noisy != null) {
+				out.append("<p class=\"missed\">").append(escape(noisy)).append("</p>\n");
+			}
+			out.append("<ul>");
 			for (DrillResult.Goal goal : result.goals()) {
 				out.append("<li class=\"").append(goal.met() ? "met" : "missed").append("\">")
 					.append(goal.met() ? "met: " : "MISSED: ").append(escape(goal.description())).append(": ")
@@ -89,6 +107,46 @@ final class Scorecard {
 			out.append(table(result));
 		}
 		return out.append("</body></html>\n").toString();
+	}
+
+	/** The overall verdict, first: whether the starter met every goal, and which it missed. */
+	private String verdict() {
+		List<String> missed = new ArrayList<>();
+		int goals = 0;
+		for (DrillResult result : this.results) {
+			for (DrillResult.Goal goal : result.goals()) {
+				goals++;
+				if (!goal.met()) {
+					missed.add(result.drill() + " " + goal.description() + ": " + goal.measured());
+				}
+			}
+		}
+		if (missed.isEmpty()) {
+			return "<p class=\"met\"><b>Verdict: every goal met with the starter (" + goals + " goals in "
+					+ this.results.size() + " drills).</b></p>\n";
+		}
+		StringBuilder out = new StringBuilder("<p class=\"missed\">Verdict: " + missed.size() + " of " + goals
+				+ " goals missed with the starter:</p><ul>");
+		missed.forEach((miss) -> out.append("<li class=\"missed\">").append(escape(miss)).append("</li>"));
+		return out.append("</ul>\n").toString();
+	}
+
+	/**
+	 * A warning when a mode's healthy phase is too noisy to compare against: its p99 is over ten times its p50
+	 * on the endpoint the latency goals read (the machine was busy with something else).
+	 */
+	static String noisyBaseline(DrillResult result) {
+		for (String mode : DrillRun.MODES) {
+			List<Sample> healthy = result.select(mode, "/api/trainees", "before");
+			long p50 = percentile(healthy, 0.5);
+			long p99 = percentile(healthy, 0.99);
+			if (p50 > 0 && p99 > 10 * p50) {
+				return "Warning: the healthy phase " + mode + " was noisy (/api/trainees p99 " + millis(p99) + " ms, "
+						+ (p99 / p50) + " times its p50 of " + millis(p50)
+						+ " ms): goals that compare latency with it say little in this run.";
+			}
+		}
+		return null;
 	}
 
 	private static String recovery(DrillResult result, String mode) {
@@ -128,14 +186,21 @@ final class Scorecard {
 		int bottom = 30;
 		int plotWidth = width - left - 10;
 		int plotHeight = height - bottom - 25;
-		double span = Math.max(1, result.endMillis());
+		// From the start of the "before" phase: the warm-up is not counted, and not shown.
+		double origin = result.beforeStartMillis();
+		double span = Math.max(1, result.endMillis() - origin);
 		StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
 				"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-size=\"11\">", width, height));
-		svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"15\" font-weight=\"bold\">%s</text>", left, mode));
-		double faultX = left + result.faultStartMillis() / span * plotWidth;
+		svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"12\" font-weight=\"bold\">%s</text>", left, mode));
+		double faultX = left + (result.faultStartMillis() - origin) / span * plotWidth;
 		double faultW = (result.faultEndMillis() - result.faultStartMillis()) / span * plotWidth;
 		svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"25\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>",
 				faultX, faultW, plotHeight));
+		double afterX = faultX + faultW;
+		svg.append(String.format(Locale.ROOT,
+				"<text x=\"%d\" y=\"23\" fill=\"#666\">before</text><text x=\"%.1f\" y=\"23\" fill=\"#666\">during (fault)</text>"
+						+ "<text x=\"%.1f\" y=\"23\" fill=\"#666\">after</text>",
+				left + 2, faultX + 2, afterX + 2));
 		// y: latency from 0.1 ms to 10 s, log scale.
 		for (int decade = -1; decade <= 4; decade++) {
 			double y = 25 + plotHeight - (decade + 1) / 5.0 * plotHeight;
@@ -149,16 +214,34 @@ final class Scorecard {
 			double x = left + second * 1000 / span * plotWidth;
 			svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%d s</text>", x - 8, height - 10, second));
 		}
+		// The user's give-up time, and (with the starter) Profile's response-timeout.
+		double giveUp = 25 + plotHeight - (Math.log10(Load.CLIENT_TIMEOUT.toMillis()) + 1) / 5.0 * plotHeight;
+		svg.append(String.format(Locale.ROOT,
+				"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>"
+						+ "<text x=\"%d\" y=\"%.1f\" fill=\"#d62728\">user gives up</text>",
+				left, left + plotWidth, giveUp, giveUp, left + plotWidth - 80, giveUp - 3));
+		if (mode.equals("with starter")) {
+			double deadline = 25 + plotHeight
+					- (Math.log10(DrillResult.PROFILE_RESPONSE_TIMEOUT_MILLIS) + 1) / 5.0 * plotHeight;
+			svg.append(String.format(Locale.ROOT,
+					"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" stroke-dasharray=\"2 3\"/>"
+							+ "<text x=\"%d\" y=\"%.1f\" fill=\"#555\">response-timeout</text>",
+					left, left + plotWidth, deadline, deadline, left + plotWidth - 90, deadline + 11));
+		}
 		for (Sample sample : result.samples()) {
-			if (!sample.mode().equals(mode)) {
+			if (!sample.mode().equals(mode) || sample.atMillis() < origin) {
 				continue;
 			}
-			double x = left + sample.atMillis() / span * plotWidth;
+			double x = left + (sample.atMillis() - origin) / span * plotWidth;
 			double decades = Math.log10(Math.max(100, sample.latencyMicros()) / 1000.0) + 1;
 			double y = 25 + plotHeight - Math.min(5, decades) / 5.0 * plotHeight;
 			if (!sample.ok() && !sample.fallback()) {
 				svg.append(String.format(Locale.ROOT,
 						"<path d=\"M%.1f %.1fl4 4m0 -4l-4 4\" stroke=\"#d62728\" stroke-width=\"1\"/>", x - 2, y - 2));
+			}
+			else if (!sample.ok()) {
+				// A 503/504 problem: a clear refusal, not an answer.
+				svg.append(String.format(Locale.ROOT, "<path d=\"M%.1f %.1fl2.5 4h-5z\" fill=\"#8c564b\"/>", x, y - 2));
 			}
 			else {
 				String colour = sample.fallback() ? "#9467bd" : COLOURS.get(sample.endpoint());
