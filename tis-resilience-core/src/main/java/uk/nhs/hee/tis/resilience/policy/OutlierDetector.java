@@ -196,7 +196,8 @@ public final class OutlierDetector {
 	 * ejected, without an instance back on probation whose probe (its first attempt) is still out, without
 	 * instances far busier than the least busy one (more outstanding attempts than it by more than 2, or than
 	 * twice its own: a hanging instance collects attempts, and is skipped before it collects every caller),
-	 * and without the ones to avoid (those that failed this request already). When that leaves none, the
+	 * without an instance that is failing while calls are still out on it (a hanging instance between its first
+	 * timeout and its ejection), and without the ones to avoid (those that failed this request already). When that leaves none, the
 	 * candidates without only the ejected ones, then all of them. Instances whose ejection is over return
 	 * here, on probation.
 	 * @param <T> the instance type
@@ -209,6 +210,7 @@ public final class OutlierDetector {
 		Map<String, Return> returned = new HashMap<>();
 		List<T> healthy = new ArrayList<>(candidates.size());
 		List<Integer> outstanding = new ArrayList<>(candidates.size());
+		List<T> suspect = new ArrayList<>(0);
 		int least = Integer.MAX_VALUE;
 		synchronized (this) {
 			long now = this.nanoClock.getAsLong();
@@ -223,6 +225,12 @@ public final class OutlierDetector {
 					returned.put(name, back);
 				}
 				if (!state.ejectedAt(now) && !(state.probation && state.outstanding > 0)) {
+					if (state.consecutiveFailures > 0 && state.outstanding > 0) {
+						// Failing, with calls still out on it (a hanging instance between its first timeout and
+						// its ejection): skipped while another instance serves.
+						suspect.add(candidate);
+						continue;
+					}
 					healthy.add(candidate);
 					outstanding.add(state.outstanding);
 					least = Math.min(least, state.outstanding);
@@ -240,7 +248,7 @@ public final class OutlierDetector {
 			}
 		}
 		if (inRotation.isEmpty()) {
-			inRotation = healthy.isEmpty() ? candidates : healthy;
+			inRotation = !healthy.isEmpty() ? healthy : (!suspect.isEmpty() ? suspect : candidates);
 		}
 		if (avoid.isEmpty()) {
 			return inRotation;

@@ -194,6 +194,36 @@ class OutlierDetectorTests {
 	}
 
 	@Test
+	void skipsAFailingInstanceWhileCallsAreStillOutOnItUntilItIsEjected() {
+		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
+		rotation(detector, TWO);
+		// Three calls hang on a:1; the first times out: one failure, two still out.
+		for (int i = 0; i < 3; i++) {
+			detector.started("a:1");
+		}
+		detector.released("a:1");
+		detector.record("a:1", true);
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		detector.released("a:1");
+		detector.record("a:1", true);
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		detector.released("a:1");
+		detector.record("a:1", true);
+		assertThat(rotation(detector, TWO)).containsExactly("b:1");
+		assertThat(this.events).containsExactly("ejected a:1: 3 failures in a row");
+	}
+
+	@Test
+	void keepsSendingToAnInstanceThatFailsFastUntilItIsEjected() {
+		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
+		rotation(detector, TWO);
+		detector.started("a:1");
+		detector.released("a:1");
+		detector.record("a:1", true);
+		assertThat(rotation(detector, TWO)).containsExactly("a:1", "b:1");
+	}
+
+	@Test
 	void sendsOneProbeAtATimeToAnInstanceOnProbation() {
 		OutlierDetector detector = detector(OutlierEjectionPolicy.defaults());
 		rotation(detector, TWO);
