@@ -144,7 +144,7 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 
 	/**
 	 * Recovery no slower than without the starter: fresh answers again within a second of the plain
-	 * instance's (the breaker's probe asks Profile every 500 ms while it is open, instead of waiting out its
+	 * instance's (the breaker's probe asks Profile every 200 ms while it is open, instead of waiting out its
 	 * 5 s wait).
 	 */
 	private Goal recovery(String mode) {
