@@ -71,11 +71,17 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	 */
 	private volatile @Nullable Boolean factoryRecords;
 
-	private final ObjectProvider<LoadBalancedInstances> instances;
+	private final LoadBalancedInstancesLookup instances;
 
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
 			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
 			ObjectProvider<ObservationRegistry> observations, ObjectProvider<LoadBalancedInstances> instances) {
+		this(registry, resolver, staleResponses, serviceTokens, observations, new LoadBalancedInstancesLookup(instances));
+	}
+
+	private ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
+			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
+			ObjectProvider<ObservationRegistry> observations, LoadBalancedInstancesLookup instances) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.staleResponses = staleResponses;
@@ -138,7 +144,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
 		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, observed,
-				this.instances.getIfAvailable());
+				this.instances.get());
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.

@@ -49,7 +49,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
 
-	private final ObjectProvider<LoadBalancedInstances> instances;
+	private final LoadBalancedInstancesLookup instances;
 
 	private final Clock clock = Clock.systemUTC();
 
@@ -58,7 +58,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.serviceTokens = serviceTokens;
-		this.instances = instances;
+		this.instances = new LoadBalancedInstancesLookup(instances);
 	}
 
 	@Override
@@ -76,7 +76,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			boolean idempotent = HttpFailureClassifier.isIdempotent(request.method().name(),
 					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
-			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.getIfAvailable());
+			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get());
 			return exchange.attempt(1).doOnCancel(admission::cancelled);
 		});
 	}
