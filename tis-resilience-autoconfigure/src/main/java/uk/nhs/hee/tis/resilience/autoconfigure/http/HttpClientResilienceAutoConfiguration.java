@@ -57,8 +57,9 @@ public final class HttpClientResilienceAutoConfiguration {
 
 	@Bean
 	static ResilientHttpClientBeanPostProcessor tisResilientHttpClientBeanPostProcessor(
-			ObjectProvider<ResilientHttpClients> clients) {
-		return new ResilientHttpClientBeanPostProcessor(clients);
+			ObjectProvider<ResilientHttpClients> clients, ObjectProvider<ServiceGuardRegistry> registry,
+			ObjectProvider<ServiceResolver> resolver) {
+		return new ResilientHttpClientBeanPostProcessor(clients, registry, resolver);
 	}
 
 	@Bean

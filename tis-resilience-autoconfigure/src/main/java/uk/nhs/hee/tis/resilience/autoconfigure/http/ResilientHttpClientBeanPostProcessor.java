@@ -6,22 +6,37 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 /**
  * Protects {@code RestClient}, {@code RestClient.Builder} and {@code RestTemplate} beans that a
  * user built without Boot's builders, so that no client bean the starter can see bypasses the
  * guard. Clients built from Boot's builders already carry the interceptor and are left alone.
+ * <p>
+ * An application's own {@code ClientHttpRequestFactoryBuilder} bean replaces Boot's, which is the only
+ * one Boot's customizers (the starter's among them) are applied to; it is wrapped here instead, so
+ * that each service's timeouts still reach every client built from Boot's builders. The client it
+ * builds is kept: the application chose it.
  */
 final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 
 	private final ObjectProvider<ResilientHttpClients> clients;
 
+	private final ObjectProvider<ServiceGuardRegistry> registry;
+
+	private final ObjectProvider<ServiceResolver> resolver;
+
 	private final Map<String, String> withoutDeadline = new ConcurrentHashMap<>();
 
-	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients) {
+	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients,
+			ObjectProvider<ServiceGuardRegistry> registry, ObjectProvider<ServiceResolver> resolver) {
 		this.clients = clients;
+		this.registry = registry;
+		this.resolver = resolver;
 	}
 
 	/** The client beans whose calls get no deadline, by name, with why. */
@@ -39,6 +54,11 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 		}
 		else if (bean instanceof RestClient.Builder builder) {
 			this.clients.getObject().protectBuilderBean(builder);
+		}
+		else if (bean instanceof ClientHttpRequestFactoryBuilder<?> builder
+				&& !(builder instanceof ServiceClientHttpRequestFactoryBuilder)) {
+			return new ServiceClientHttpRequestFactoryBuilder(ClientOwnRetries.switchedOff(builder),
+					this.registry.getObject(), this.resolver.getObject());
 		}
 		else if (bean instanceof RestClient restClient) {
 			RestClient.Builder builder = restClient.mutate();

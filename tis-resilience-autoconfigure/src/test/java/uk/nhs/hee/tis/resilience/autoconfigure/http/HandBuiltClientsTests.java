@@ -14,6 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -187,6 +189,35 @@ class HandBuiltClientsTests {
 				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
 			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
 		});
+	}
+
+	static Stream<Arguments> requestFactoryBuildersOfTheirOwn() {
+		return Stream.of(Arguments.of("jdk", ClientHttpRequestFactoryBuilder.jdk()),
+				Arguments.of("httpComponents", ClientHttpRequestFactoryBuilder.httpComponents()),
+				Arguments.of("jetty", ClientHttpRequestFactoryBuilder.jetty()),
+				Arguments.of("reactor", ClientHttpRequestFactoryBuilder.reactor()),
+				Arguments.of("simple", ClientHttpRequestFactoryBuilder.simple()));
+	}
+
+	// Boot applies its customizers, the starter's among them, only to the builder it creates itself.
+	@ParameterizedTest(name = "{0}")
+	@MethodSource("requestFactoryBuildersOfTheirOwn")
+	void givesTheDeadlineToBootsBuildersOverARequestFactoryBuilderBeanOfTheApplications(String name,
+			ClientHttpRequestFactoryBuilder<?> builder, CapturedOutput output) {
+		legacyAnswersAfter15Seconds();
+		this.runner.withBean("ownRequestFactoryBuilder", ClientHttpRequestFactoryBuilder.class, () -> builder)
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				RestTemplate template = context.getBean(RestTemplateBuilder.class).build();
+				long started = System.nanoTime();
+				assertThatExceptionOfType(ServiceUnavailableException.class)
+					.isThrownBy(() -> client.get().uri(server.baseUrl() + "/legacy/api/people").retrieve().body(String.class))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+				assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> people(template))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+				assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(8));
+				assertThat(output).doesNotContain("event=request_factory_not_wrapped");
+			});
 	}
 
 }
