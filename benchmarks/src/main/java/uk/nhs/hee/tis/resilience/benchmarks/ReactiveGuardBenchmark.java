@@ -1,5 +1,10 @@
 package uk.nhs.hee.tis.resilience.benchmarks;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -21,20 +26,36 @@ import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
 import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.AbstractClientHttpRequest;
+import org.springframework.http.client.ClientHttpRequestFactory;
+import org.springframework.http.client.ClientHttpResponse;
+import org.springframework.web.client.RestClient;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.http.HttpClientResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilienceAutoConfiguration;
 
 /**
- * The cost of the starter's WebClient filter on one successful exchange, without the network: a WebClient
- * from Boot's builder (which has the guard filter) against one built bare, both on an exchange function
- * that answers at once. The difference is the reactive guard's cost per call; compare it with
- * {@code GuardBenchmark}'s blocking guard in the same run.
+ * The cost of the starter's client plumbing on one successful exchange, without the network, for both
+ * client shapes side by side: a WebClient from Boot's builder (which has the guard filter) against one
+ * built bare, both on an exchange function that answers at once; and a RestClient from Boot's builder
+ * (which has the guard interceptor) against one built bare, both on a request factory that answers at
+ * once. The differences are the reactive and the blocking guard's cost per call as a client sees it;
+ * {@code GuardBenchmark} measures the guard alone.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,18 +74,36 @@ public class ReactiveGuardBenchmark {
 
 	private WebClient bareClient;
 
+	private RestClient protectedRestClient;
+
+	private RestClient bareRestClient;
+
 	@Setup
 	public void setUp() {
 		this.app = new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE)
 			.run("--tis.resilience.services.profile.url=http://profile:8080", "--logging.level.root=WARN",
-					"--tis.resilience.services.profile.bulkhead.max-concurrent-calls=1000");
+					"--tis.resilience.services.profile.bulkhead.max-concurrent-calls=1000",
+					// The application's own request factory (the bean below), which the starter wraps.
+					"--spring.http.clients.imperative.factory=jdk");
 		this.protectedClient = this.app.getBean(WebClient.Builder.class).exchangeFunction(ANSWERS_AT_ONCE).build();
 		this.bareClient = WebClient.builder().exchangeFunction(ANSWERS_AT_ONCE).build();
+		this.protectedRestClient = this.app.getBean(RestClient.Builder.class).build();
+		this.bareRestClient = RestClient.builder().requestFactory(AnswersAtOnce.FACTORY).build();
 	}
 
 	@TearDown
 	public void tearDown() {
 		this.app.close();
+	}
+
+	@Benchmark
+	public String bareInterceptorChain() {
+		return this.bareRestClient.get().uri("http://profile:8080/api/userinfo").retrieve().body(String.class);
+	}
+
+	@Benchmark
+	public String protectedInterceptorChain() {
+		return this.protectedRestClient.get().uri("http://profile:8080/api/userinfo").retrieve().body(String.class);
 	}
 
 	@Benchmark
@@ -79,8 +118,89 @@ public class ReactiveGuardBenchmark {
 
 	@SpringBootConfiguration
 	@ImportAutoConfiguration({ TisResilienceAutoConfiguration.class, ReactiveHttpClientAutoConfiguration.class,
-			WebClientAutoConfiguration.class, ReactiveHttpClientResilienceAutoConfiguration.class })
+			WebClientAutoConfiguration.class, ReactiveHttpClientResilienceAutoConfiguration.class,
+			HttpClientAutoConfiguration.class, ImperativeHttpClientAutoConfiguration.class, RestClientAutoConfiguration.class,
+			HttpClientResilienceAutoConfiguration.class })
 	static class App {
+
+		@Bean
+		ClientHttpRequestFactoryBuilder<ClientHttpRequestFactory> answersAtOnce() {
+			return (settings) -> AnswersAtOnce.FACTORY;
+		}
+
+	}
+
+	/** A request that answers 200 {@code answer} at once, as the exchange function does for WebClient. */
+	static final class AnswersAtOnce extends AbstractClientHttpRequest {
+
+		static final ClientHttpRequestFactory FACTORY = AnswersAtOnce::new;
+
+		private final URI uri;
+
+		private final HttpMethod method;
+
+		private AnswersAtOnce(URI uri, HttpMethod method) {
+			this.uri = uri;
+			this.method = method;
+		}
+
+		@Override
+		public HttpMethod getMethod() {
+			return this.method;
+		}
+
+		@Override
+		public URI getURI() {
+			return this.uri;
+		}
+
+		@Override
+		protected OutputStream getBodyInternal(HttpHeaders headers) {
+			return OutputStream.nullOutputStream();
+		}
+
+		@Override
+		protected ClientHttpResponse executeInternal(HttpHeaders headers) {
+			return new ClientHttpResponse() {
+
+				private final HttpHeaders responseHeaders = HttpHeaders.readOnlyHttpHeaders(TEXT_PLAIN);
+
+				@Override
+				public HttpStatusCode getStatusCode() {
+					return HttpStatus.OK;
+				}
+
+				@Override
+				public String getStatusText() {
+					return "OK";
+				}
+
+				@Override
+				public HttpHeaders getHeaders() {
+					return this.responseHeaders;
+				}
+
+				@Override
+				public InputStream getBody() {
+					return new ByteArrayInputStream(ANSWER);
+				}
+
+				@Override
+				public void close() {
+				}
+
+			};
+		}
+
+		private static final byte[] ANSWER = "answer".getBytes(StandardCharsets.UTF_8);
+
+		private static final HttpHeaders TEXT_PLAIN = textPlain();
+
+		private static HttpHeaders textPlain() {
+			HttpHeaders headers = new HttpHeaders();
+			headers.setContentType(MediaType.TEXT_PLAIN);
+			return headers;
+		}
 
 	}
 

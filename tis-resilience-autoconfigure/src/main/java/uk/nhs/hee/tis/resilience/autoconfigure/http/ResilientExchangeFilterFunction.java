@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -137,16 +138,24 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			// it were this attempt's.
 			return this.next.exchange(forInstances(instance))
 				.timeout(deadline.passed())
-				.doOnError((ex) -> deadline.done())
-				.doOnCancel(deadline::done)
-				.doFinally((signal) -> release(instance))
+				.doFinally((signal) -> {
+					// Answered, the deadline goes on to cover the body; otherwise this attempt is over.
+					if (signal != SignalType.ON_COMPLETE) {
+						deadline.done();
+					}
+					release(instance);
+				})
 				.materialize()
 				.flatMap((signal) -> {
 					if (signal.isOnError()) {
 						return failedWithoutAnswer(attempt, java.util.Objects.requireNonNull(signal.getThrowable()), instance);
 					}
 					ClientResponse response = signal.get();
-					return (response != null) ? answered(attempt, response, deadline, instance) : Mono.empty();
+					if (response == null) {
+						deadline.done();
+						return Mono.empty();
+					}
+					return answered(attempt, response, deadline, instance);
 				});
 		}
 
@@ -257,7 +266,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		private Flux<DataBuffer> guardedOnce(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
 				CallCompletion completion, @Nullable Failure failure, long[] received) {
 			return body.timeout(deadline.passed(), (part) -> deadline.passed())
-				.doFinally((signal) -> deadline.done())
+				.doFinally((signal) -> {
+					deadline.done();
+					if (signal == SignalType.CANCEL) {
+						completion.finish(failure);
+					}
+				})
 				.doOnNext((part) -> received[0] += part.readableByteCount())
 				.onErrorMap((ex) -> {
 					if (ex instanceof TimeoutException) {
@@ -274,8 +288,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 							? new BrokenOffResponseException(received[0], -1, io) : ex;
 					return new ServiceUnavailableException(this.guard.name(), reason, null, cause);
 				})
-				.doOnComplete(() -> completion.finish(failure))
-				.doOnCancel(() -> completion.finish(failure));
+				.doOnComplete(() -> completion.finish(failure));
 		}
 
 	}
