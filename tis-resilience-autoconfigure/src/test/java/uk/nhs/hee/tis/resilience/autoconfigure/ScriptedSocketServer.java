@@ -151,6 +151,30 @@ public final class ScriptedSocketServer implements AutoCloseable {
 		}
 
 		/**
+		 * A complete 200 answer with a chunked body (no {@code Content-Length}), sent in chunks of at most
+		 * 5 000 bytes.
+		 * @param body the body
+		 * @return the reply
+		 */
+		static Reply chunked(String body) {
+			byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+			return (connection) -> {
+				OutputStream out = connection.getOutputStream();
+				out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+					.getBytes(StandardCharsets.US_ASCII));
+				for (int start = 0; start < bytes.length; start += 5_000) {
+					int length = Math.min(5_000, bytes.length - start);
+					out.write((Integer.toHexString(length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+					out.write(bytes, start, length);
+					out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+					out.flush();
+				}
+				out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+			};
+		}
+
+		/**
 		 * A complete answer with an empty body.
 		 * @param status the status code
 		 * @param header one more header line ({@code Name: value}), or an empty string for none

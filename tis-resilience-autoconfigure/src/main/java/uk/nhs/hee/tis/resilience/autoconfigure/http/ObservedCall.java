@@ -15,12 +15,15 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall;
  * ends: for a response handed to the caller, when its body has been read, has failed or is closed
  * (the same moment the guard records the outcome), so a body dribbled past the deadline is traced as
  * a timeout, as the call metrics count it. One instrument per call, stopped once; each attempt has its
- * own child, {@value #ATTEMPT}.
+ * own child, {@value #ATTEMPT}. Used by the blocking interceptor and the WebClient filter alike.
  */
 final class ObservedCall {
 
 	/** The Observation of each attempt of a call, a child of the call's: retries show as siblings. */
 	static final String ATTEMPT = "tis.resilience.attempt";
+
+	/** The outcome tag of a call or attempt its caller cancelled (a reactive subscription), which no meter counts. */
+	static final String CANCELLED = "cancelled";
 
 	private final Observation observation;
 
@@ -99,6 +102,33 @@ final class ObservedCall {
 		stop(outcome, error);
 	}
 
+	/** The call ended with no response and no error (an exchange that completed empty). */
+	synchronized void endedEmpty() {
+		if (!this.handedOver) {
+			stop(CallOutcome.SUCCESS, null);
+		}
+	}
+
+	/** The caller cancelled before any response was handed over. */
+	synchronized void cancelled() {
+		if (!this.handedOver) {
+			stop(CANCELLED, null);
+		}
+	}
+
+	/** Stops an attempt's observation whose caller cancelled it before it had an answer. */
+	static void attemptCancelled(Observation attempt) {
+		attempt.lowCardinalityKeyValue("outcome", CANCELLED);
+		attempt.lowCardinalityKeyValue("status", "none");
+		attempt.stop();
+	}
+
+	/** How a call that failed with the given exception is tagged. */
+	static CallOutcome outcomeOf(Throwable failure) {
+		ServiceUnavailableException.Reason reason = HttpFailureClassifier.reasonForException(failure);
+		return (reason != null) ? CallOutcome.of(reason) : CallOutcome.FAILURE;
+	}
+
 	private synchronized void finished(CallOutcome outcome, @Nullable Throwable error) {
 		if (this.handedOver) {
 			stop(outcome, error);
@@ -111,11 +141,15 @@ final class ObservedCall {
 	}
 
 	private void stop(CallOutcome outcome, @Nullable Throwable error) {
+		stop(outcome.tagValue(), error);
+	}
+
+	private void stop(String outcome, @Nullable Throwable error) {
 		if (this.stopped) {
 			return;
 		}
 		this.stopped = true;
-		this.observation.lowCardinalityKeyValue("outcome", outcome.tagValue());
+		this.observation.lowCardinalityKeyValue("outcome", outcome);
 		if (error != null) {
 			this.observation.error(error);
 		}

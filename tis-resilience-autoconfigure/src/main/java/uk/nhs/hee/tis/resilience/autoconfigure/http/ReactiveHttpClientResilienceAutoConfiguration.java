@@ -2,6 +2,8 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.util.List;
 
+import io.micrometer.observation.ObservationRegistry;
+
 import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -55,8 +57,8 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 	@Bean
 	ResilientExchangeFilterFunction tisResilientExchangeFilterFunction(ServiceGuardRegistry registry,
 			ServiceResolver resolver, ObjectProvider<ServiceTokenProvider> serviceTokens,
-			ObjectProvider<LoadBalancedInstances> instances) {
-		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens, instances);
+			ObjectProvider<LoadBalancedInstances> instances, ObjectProvider<ObservationRegistry> observations) {
+		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens, instances, observations);
 	}
 
 	@Bean

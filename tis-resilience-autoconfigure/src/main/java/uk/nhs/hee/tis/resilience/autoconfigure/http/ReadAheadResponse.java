@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.net.http.HttpTimeoutException;
+import java.util.Arrays;
 import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
@@ -27,6 +28,9 @@ final class ReadAheadResponse implements ClientHttpResponse {
 
 	/** The most bytes read ahead: 64 KiB, enough for the JSON answers services exchange. */
 	static final int LIMIT = 64 * 1024;
+
+	/** The buffer a body of unknown length is first read into, doubled up to {@link #LIMIT} as needed. */
+	private static final int INITIAL_BUFFER = 8 * 1024;
 
 	private static final Set<String> STREAMING_TYPES = Set.of("text/event-stream", "application/x-ndjson",
 			"application/stream+json", "application/jsonl");
@@ -57,13 +61,19 @@ final class ReadAheadResponse implements ClientHttpResponse {
 		if (contentLength == 0 || isStreaming(headers)) {
 			return response;
 		}
-		byte[] buffer = new byte[(contentLength > 0 && contentLength < LIMIT) ? (int) contentLength : LIMIT];
+		int limit = (contentLength > 0 && contentLength < LIMIT) ? (int) contentLength : LIMIT;
+		// Without a length (a chunked body), the buffer grows as the body arrives: most answers are a few
+		// KiB, and a 64 KiB buffer per call was garbage on every call.
+		byte[] buffer = new byte[Math.min(limit, INITIAL_BUFFER)];
 		int read = 0;
 		boolean ended = false;
 		InputStream in = null;
 		try {
 			in = response.getBody();
-			while (read < buffer.length) {
+			while (read < limit) {
+				if (read == buffer.length) {
+					buffer = Arrays.copyOf(buffer, Math.min(limit, buffer.length * 2));
+				}
 				int n = in.read(buffer, read, buffer.length - read);
 				if (n == -1) {
 					ended = true;

@@ -134,8 +134,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	}
 
 	private static CallOutcome outcomeOf(Exception failure) {
-		Reason reason = HttpFailureClassifier.reasonForException(failure);
-		return (reason != null) ? CallOutcome.of(reason) : CallOutcome.FAILURE;
+		return ObservedCall.outcomeOf(failure);
 	}
 
 	private ClientHttpResponse protect(ServiceGuard guard, HttpRequest request, byte[] body,

@@ -7,10 +7,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.util.context.ContextView;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -29,6 +33,7 @@ import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
 import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
+import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
@@ -52,20 +57,25 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private final LoadBalancedInstancesLookup instances;
 
+	private final ObjectProvider<ObservationRegistry> observations;
+
 	private final Clock clock = Clock.systemUTC();
 
 	ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
-			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<LoadBalancedInstances> instances) {
+			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<LoadBalancedInstances> instances,
+			ObjectProvider<ObservationRegistry> observations) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.serviceTokens = serviceTokens;
 		this.instances = new LoadBalancedInstancesLookup(instances);
+		this.observations = observations;
 	}
 
 	@Override
 	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
-		return Mono.defer(() -> {
+		return Mono.deferContextual((context) -> {
 			ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.url()));
+			ObservedCall observed = observe(guard.name(), context);
 			ClientRequest sent;
 			ServiceGuard.Admission admission;
 			try {
@@ -73,13 +83,52 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				admission = guard.admit();
 			}
 			catch (ServiceUnavailableException ex) {
+				if (observed != null) {
+					observed.end(ObservedCall.outcomeOf(ex), ex);
+				}
 				return Mono.error(ex);
 			}
 			boolean idempotent = HttpFailureClassifier.isIdempotent(request.method().name(),
 					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
-			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get());
-			return exchange.attempt(1).doOnCancel(admission::cancelled);
+			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get(), observed);
+			Mono<ClientResponse> call = exchange.attempt(1).doOnCancel(admission::cancelled);
+			return (observed != null) ? observedUntilHandedOver(call, observed) : call;
 		});
+	}
+
+	/**
+	 * The {@code tis.resilience.call} Observation of one exchange, as the blocking clients make it: a child
+	 * of the WebClient's own {@code http.client.requests} Observation, which WebClient puts in the
+	 * subscriber's context. None when no {@code ObservationRegistry} is in use.
+	 */
+	private @Nullable ObservedCall observe(String service, ContextView context) {
+		ObservationRegistry registry = this.observations.getIfAvailable(() -> ObservationRegistry.NOOP);
+		if (registry.isNoop()) {
+			return null;
+		}
+		Observation observation = Observation.createNotStarted(ResilientClientHttpRequestInterceptor.OBSERVATION, registry)
+			.contextualName("tis-resilience " + service)
+			.lowCardinalityKeyValue("service", service);
+		if (context.getOrDefault(ObservationThreadLocalAccessor.KEY, null) instanceof Observation parent) {
+			observation.parentObservation(parent);
+		}
+		return new ObservedCall(observation.start(), registry, service);
+	}
+
+	// Once handed over, the call (and its observation) ends when the body does, as for the blocking clients.
+	private static Mono<ClientResponse> observedUntilHandedOver(Mono<ClientResponse> call, ObservedCall observed) {
+		return call.doOnEach((signal) -> {
+			if (signal.isOnNext()) {
+				observed.handedOver();
+			}
+			else if (signal.isOnError()) {
+				Throwable error = java.util.Objects.requireNonNull(signal.getThrowable());
+				observed.end(ObservedCall.outcomeOf(error), error);
+			}
+			else if (signal.isOnComplete()) {
+				observed.endedEmpty();
+			}
+		}).doOnCancel(observed::cancelled);
 	}
 
 	// Outside the guard, as for the blocking clients: a token that cannot be had says nothing of the service.
@@ -113,8 +162,14 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 		private final java.util.concurrent.atomic.AtomicInteger failovers = new java.util.concurrent.atomic.AtomicInteger();
 
+		private final @Nullable ObservedCall observed;
+
+		/** Attempts sent so far, failovers included: each is numbered in its observation. */
+		private final java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
-				boolean idempotent, @Nullable LoadBalancedInstances instances) {
+				boolean idempotent, @Nullable LoadBalancedInstances instances, @Nullable ObservedCall observed) {
+			this.observed = observed;
 			this.guard = guard;
 			this.admission = admission;
 			this.request = request;
@@ -133,27 +188,48 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			DeadlineWatch.Deadline deadline = DeadlineWatch.shared()
 				.watch(System.nanoTime() + this.guard.policy().responseTimeout().toNanos());
 			InstanceAttempt instance = (this.instances != null) ? new InstanceAttempt() : null;
+			Observation observation = (this.observed != null) ? this.observed.attemptStarted(this.sent.incrementAndGet())
+					: null;
+			Mono<ClientResponse> exchange = this.next.exchange(forInstances(instance));
+			if (observation != null) {
+				// What runs below sees this attempt as the current observation, as a blocking attempt's scope does.
+				exchange = exchange.contextWrite((context) -> context.put(ObservationThreadLocalAccessor.KEY, observation));
+			}
 			// This attempt's answer or failure is decided here once: materialized, so that what a later attempt
 			// signals (its own answer, or its failure) passes straight through and is never decided again as if
 			// it were this attempt's.
-			return this.next.exchange(forInstances(instance))
-				.timeout(deadline.passed())
+			return exchange.timeout(deadline.passed())
 				.doFinally((signal) -> {
 					// Answered, the deadline goes on to cover the body; otherwise this attempt is over.
 					if (signal != SignalType.ON_COMPLETE) {
 						deadline.done();
+					}
+					if (signal == SignalType.CANCEL && observation != null) {
+						ObservedCall.attemptCancelled(observation);
 					}
 					release(instance);
 				})
 				.materialize()
 				.flatMap((signal) -> {
 					if (signal.isOnError()) {
-						return failedWithoutAnswer(attempt, java.util.Objects.requireNonNull(signal.getThrowable()), instance);
+						Throwable error = java.util.Objects.requireNonNull(signal.getThrowable());
+						if (observation != null) {
+							ObservedCall.attemptEnded(observation, ObservedCall.outcomeOf(error), null, error);
+						}
+						return failedWithoutAnswer(attempt, error, instance);
 					}
 					ClientResponse response = signal.get();
 					if (response == null) {
 						deadline.done();
+						if (observation != null) {
+							ObservedCall.attemptEnded(observation, CallOutcome.SUCCESS, null, null);
+						}
 						return Mono.empty();
+					}
+					if (observation != null) {
+						Reason reason = HttpFailureClassifier.reasonForStatus(response.statusCode().value());
+						ObservedCall.attemptEnded(observation, (reason != null) ? CallOutcome.of(reason) : CallOutcome.SUCCESS,
+								response.statusCode().value(), null);
 					}
 					return answered(attempt, response, deadline, instance);
 				});
@@ -232,7 +308,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				}
 			}
 			Failure failure = (reason != null) ? new Failure(reason, retryAfter) : null;
-			CallCompletion completion = this.admission.completion();
+			CallCompletion completion = (this.observed != null) ? this.observed.observing(this.admission.completion())
+					: this.admission.completion();
 			// A body nobody reads still ends at the deadline: the call is finished as timed out and the
 			// connection released, so an unread body cannot hold a bulkhead slot for ever.
 			deadline.whenPassed(() -> {

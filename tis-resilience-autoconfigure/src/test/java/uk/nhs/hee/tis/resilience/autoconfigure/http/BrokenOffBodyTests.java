@@ -50,13 +50,16 @@ class BrokenOffBodyTests {
 
 	static Stream<Arguments> framings() {
 		return Stream.of(ClientKind.values())
-			.flatMap((kind) -> Stream.of(Arguments.of(kind, 1000), Arguments.of(kind, -1)));
+			// 20 000 bytes outgrow the first read-ahead buffer (8 KiB) of a body of unknown length.
+			.flatMap((kind) -> Stream.of(Arguments.of(kind, 1000, 100), Arguments.of(kind, -1, 100),
+					Arguments.of(kind, -1, 20_000), Arguments.of(kind, 30_000, 20_000)));
 	}
 
-	@ParameterizedTest(name = "{0}, Content-Length {1}")
+	@ParameterizedTest(name = "{0}, Content-Length {1}, broken off after {2}")
 	@MethodSource("framings")
-	void retriesAGetWhoseBodyBrokeOffAndHandsOverTheWholeSecondAnswer(ClientKind kind, int declared) throws Exception {
-		runner(Reply.brokenOff(declared, 100), Reply.ok("whole"))
+	void retriesAGetWhoseBodyBrokeOffAndHandsOverTheWholeSecondAnswer(ClientKind kind, int declared, int sent)
+			throws Exception {
+		runner(Reply.brokenOff(declared, sent), Reply.ok("whole"))
 			.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2")
 			.run((context) -> {
 				assertThat(kind.create(context).get(this.server.url("/profile/api/userinfo"))).isEqualTo("whole");
@@ -67,11 +70,25 @@ class BrokenOffBodyTests {
 			});
 	}
 
-	@ParameterizedTest(name = "{0}, Content-Length {1}")
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
+	void handsOverAWholeChunkedBodyThatOutgrowsTheFirstReadAheadBuffer(ClientKind kind) throws Exception {
+		StringBuilder body = new StringBuilder();
+		for (int i = 0; body.length() < 40_000; i++) {
+			body.append(i).append(',');
+		}
+		runner(Reply.chunked(body.toString())).withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2")
+			.run((context) -> {
+				assertThat(kind.create(context).get(this.server.url("/profile/api/userinfo"))).isEqualTo(body.toString());
+				assertThat(this.server.requests()).hasSize(1);
+			});
+	}
+
+	@ParameterizedTest(name = "{0}, Content-Length {1}, broken off after {2}")
 	@MethodSource("framings")
-	void reportsABodyThatKeepsBreakingOffAsTheServiceFailingOnceEveryAttemptIsSpent(ClientKind kind, int declared)
-			throws Exception {
-		runner(Reply.brokenOff(declared, 100))
+	void reportsABodyThatKeepsBreakingOffAsTheServiceFailingOnceEveryAttemptIsSpent(ClientKind kind, int declared,
+			int sent) throws Exception {
+		runner(Reply.brokenOff(declared, sent))
 			.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2")
 			.run((context) -> {
 				assertThatExceptionOfType(ServiceUnavailableException.class)
