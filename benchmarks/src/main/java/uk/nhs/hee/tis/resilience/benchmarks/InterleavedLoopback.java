@@ -18,23 +18,28 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * the ratios to the unprotected client with the same timeout. JMH alone runs all forks of one
  * benchmark before the next.
  * <p>
- * {@code java -cp benchmarks/target/benchmarks.jar uk.nhs.hee.tis.resilience.benchmarks.InterleavedLoopback [rounds]}
+ * {@code java -cp benchmarks/target/benchmarks.jar uk.nhs.hee.tis.resilience.benchmarks.InterleavedLoopback [rounds] [webclient]}:
+ * with {@code webclient}, the WebClient pair (protected and unprotected) instead of the three RestClients.
  */
 public final class InterleavedLoopback {
 
 	private static final List<String> CLIENTS = List.of("unprotectedRestClientWithReadTimeout", "protectedRestClient",
 			"unprotectedRestClient");
 
+	/** The WebClient pair, the unprotected client first: the ratios are to it. */
+	private static final List<String> WEB_CLIENTS = List.of("unprotectedWebClient", "protectedWebClient");
+
 	private InterleavedLoopback() {
 	}
 
 	public static void main(String[] args) throws Exception {
 		int rounds = (args.length > 0) ? Integer.parseInt(args[0]) : 6;
+		List<String> clients = (args.length > 1 && "webclient".equals(args[1])) ? WEB_CLIENTS : CLIENTS;
 		Map<String, List<double[]>> results = new LinkedHashMap<>();
-		CLIENTS.forEach((client) -> results.put(client, new ArrayList<>()));
+		clients.forEach((client) -> results.put(client, new ArrayList<>()));
 		for (int round = 0; round < rounds; round++) {
-			for (int i = 0; i < CLIENTS.size(); i++) {
-				String client = CLIENTS.get((round + i) % CLIENTS.size());
+			for (int i = 0; i < clients.size(); i++) {
+				String client = clients.get((round + i) % clients.size());
 				RunResult result = new Runner(new OptionsBuilder()
 					.include(LoopbackHttpBenchmark.class.getName() + "\\." + client + "$")
 					.forks(1)
@@ -47,8 +52,8 @@ public final class InterleavedLoopback {
 				results.get(client).add(new double[] { statistics.getPercentile(50), statistics.getPercentile(99) });
 			}
 		}
-		double baseP50 = median(results.get(CLIENTS.get(0)), 0);
-		double baseP99 = median(results.get(CLIENTS.get(0)), 1);
+		double baseP50 = median(results.get(clients.get(0)), 0);
+		double baseP99 = median(results.get(clients.get(0)), 1);
 		System.out.printf(Locale.ROOT, "%n%d interleaved rounds, medians over rounds (µs):%n", rounds);
 		System.out.println("| client | p50 | p99 | p50 ratio | p99 ratio | p50 per round |");
 		System.out.println("| --- | ---: | ---: | ---: | ---: | --- |");

@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -19,6 +21,7 @@ import reactor.util.context.ContextView;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
@@ -49,6 +52,8 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  */
 final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
+	private static final Log logger = LogFactory.getLog(ResilientExchangeFilterFunction.class);
+
 	private final ServiceGuardRegistry registry;
 
 	private final ServiceResolver resolver;
@@ -60,6 +65,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	private final ObjectProvider<ObservationRegistry> observations;
 
 	private final Clock clock = Clock.systemUTC();
+
+	private final Set<String> warnedOfNoStaleCopies = ConcurrentHashMap.newKeySet();
 
 	ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
 			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<LoadBalancedInstances> instances,
@@ -75,6 +82,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
 		return Mono.deferContextual((context) -> {
 			ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.url()));
+			warnOfNoStaleCopies(guard, request);
 			ObservedCall observed = observe(guard.name(), context);
 			ClientRequest sent;
 			ServiceGuard.Admission admission;
@@ -94,6 +102,21 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			Mono<ClientResponse> call = exchange.attempt(1).doOnCancel(admission::cancelled);
 			return (observed != null) ? observedUntilHandedOver(call, observed) : call;
 		});
+	}
+
+	/**
+	 * Stale-if-error copies are kept for the blocking clients only (a copy must be keyed by the credentials
+	 * that went on the wire, which a filter after this one may still add): the first WebClient GET to a
+	 * service configured with {@code stale-if-error} says so, once per service, in one WARN line.
+	 */
+	private void warnOfNoStaleCopies(ServiceGuard guard, ClientRequest request) {
+		if (request.method() == HttpMethod.GET && !guard.policy().staleIfError().isZero()
+				&& this.warnedOfNoStaleCopies.add(guard.name())) {
+			logger.warn("tis-resilience event=stale_if_error_not_kept service=" + guard.name() + " client=WebClient "
+					+ "reason=\"WebClient calls to " + guard.name() + " get the breaker, bulkhead, retries and deadline, "
+					+ "but no stale-if-error copies: those are kept for RestClient, RestTemplate and HTTP interfaces on "
+					+ "them only\"");
+		}
 	}
 
 	/**

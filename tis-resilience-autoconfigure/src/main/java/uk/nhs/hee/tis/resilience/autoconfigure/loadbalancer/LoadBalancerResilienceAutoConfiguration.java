@@ -2,6 +2,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.loadbalancer;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -45,6 +46,11 @@ public final class LoadBalancerResilienceAutoConfiguration {
 			String service = serviceIds.serviceFor(serviceId);
 			return (service != null) ? registry.guard(service).policy() : registry.defaultPolicy();
 		}, report, report::detectorCreated);
+	}
+
+	@Bean
+	static LoadBalancerOwnRetryReport tisLoadBalancerOwnRetryReport(ListableBeanFactory beanFactory) {
+		return new LoadBalancerOwnRetryReport(beanFactory);
 	}
 
 	@Bean

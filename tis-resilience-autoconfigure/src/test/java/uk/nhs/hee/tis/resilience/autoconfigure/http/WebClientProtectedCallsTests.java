@@ -371,4 +371,17 @@ class WebClientProtectedCallsTests {
 		});
 	}
 
+	@org.junit.jupiter.api.Test
+	void saysOnceThatWebClientGetsToAStaleIfErrorServiceKeepNoCopies(CapturedOutput output) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.stale-if-error=1m").run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).build();
+			for (int i = 0; i < 3; i++) {
+				assertThat(client.get().uri(profile("/api/userinfo")).retrieve().bodyToMono(String.class).block())
+					.isEqualTo("me");
+			}
+			assertThat(output).containsOnlyOnce("event=stale_if_error_not_kept service=profile client=WebClient");
+		});
+	}
+
 }

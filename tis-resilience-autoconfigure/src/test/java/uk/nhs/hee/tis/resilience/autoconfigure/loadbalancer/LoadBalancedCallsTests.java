@@ -511,4 +511,20 @@ class LoadBalancedCallsTests {
 
 	}
 
+	@Test
+	void namesSpringCloudsOwnRetryAtStartupInOneWarnLine(CapturedOutput output) {
+		runner(first, url(second)).withPropertyValues("spring.cloud.loadbalancer.retry.enabled=true").run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(output).containsOnlyOnce("event=load_balancer_retry_on clients=[WebClient]");
+		});
+	}
+
+	@Test
+	void saysNothingOfSpringCloudsRetryWhileItIsOff(CapturedOutput output) {
+		runner(first, url(second)).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(output).doesNotContain("event=load_balancer_retry_on");
+		});
+	}
+
 }
