@@ -60,9 +60,9 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	private final Clock clock;
 
-	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
+	private final OnceLookup<ServiceTokenProvider> serviceTokens;
 
-	private final ObjectProvider<ObservationRegistry> observations;
+	private final OnceLookup<ObservationRegistry> observations;
 
 	/**
 	 * Whether this client's request factory records the headers as sent (the starter's does): null
@@ -71,17 +71,18 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	 */
 	private volatile @Nullable Boolean factoryRecords;
 
-	private final LoadBalancedInstancesLookup instances;
+	private final OnceLookup<LoadBalancedInstances> instances;
 
 	ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
 			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
 			ObjectProvider<ObservationRegistry> observations, ObjectProvider<LoadBalancedInstances> instances) {
-		this(registry, resolver, staleResponses, serviceTokens, observations, new LoadBalancedInstancesLookup(instances));
+		this(registry, resolver, staleResponses, new OnceLookup<>(serviceTokens), new OnceLookup<>(observations),
+				new OnceLookup<>(instances));
 	}
 
 	private ResilientClientHttpRequestInterceptor(ServiceGuardRegistry registry, ServiceResolver resolver,
-			StaleResponseCache staleResponses, ObjectProvider<ServiceTokenProvider> serviceTokens,
-			ObjectProvider<ObservationRegistry> observations, LoadBalancedInstancesLookup instances) {
+			StaleResponseCache staleResponses, OnceLookup<ServiceTokenProvider> serviceTokens,
+			OnceLookup<ObservationRegistry> observations, OnceLookup<LoadBalancedInstances> instances) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.staleResponses = staleResponses;
@@ -101,7 +102,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
 			throws IOException {
 		ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.getURI()));
-		ObservationRegistry observations = this.observations.getIfAvailable(() -> ObservationRegistry.NOOP);
+		ObservationRegistry observations = this.observations.getOr(() -> ObservationRegistry.NOOP);
 		if (observations.isNoop()) {
 			return protect(guard, request, body, execution, null);
 		}
@@ -250,7 +251,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 	// Outside the guard: a token that cannot be had says nothing about the service called.
 	private @Nullable String addServiceToken(String service, HttpRequest request) {
-		ServiceTokenProvider provider = this.serviceTokens.getIfAvailable();
+		ServiceTokenProvider provider = this.serviceTokens.get();
 		if (provider == null || request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION) != null) {
 			return null;
 		}

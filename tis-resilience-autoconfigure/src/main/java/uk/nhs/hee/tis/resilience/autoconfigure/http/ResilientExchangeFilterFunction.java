@@ -58,11 +58,11 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private final ServiceResolver resolver;
 
-	private final ObjectProvider<ServiceTokenProvider> serviceTokens;
+	private final OnceLookup<ServiceTokenProvider> serviceTokens;
 
-	private final LoadBalancedInstancesLookup instances;
+	private final OnceLookup<LoadBalancedInstances> instances;
 
-	private final ObjectProvider<ObservationRegistry> observations;
+	private final OnceLookup<ObservationRegistry> observations;
 
 	private final Clock clock = Clock.systemUTC();
 
@@ -73,9 +73,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			ObjectProvider<ObservationRegistry> observations) {
 		this.registry = registry;
 		this.resolver = resolver;
-		this.serviceTokens = serviceTokens;
-		this.instances = new LoadBalancedInstancesLookup(instances);
-		this.observations = observations;
+		this.serviceTokens = new OnceLookup<>(serviceTokens);
+		this.instances = new OnceLookup<>(instances);
+		this.observations = new OnceLookup<>(observations);
 	}
 
 	@Override
@@ -125,7 +125,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	 * subscriber's context. None when no {@code ObservationRegistry} is in use.
 	 */
 	private @Nullable ObservedCall observe(String service, ContextView context) {
-		ObservationRegistry registry = this.observations.getIfAvailable(() -> ObservationRegistry.NOOP);
+		ObservationRegistry registry = this.observations.getOr(() -> ObservationRegistry.NOOP);
 		if (registry.isNoop()) {
 			return null;
 		}
@@ -156,7 +156,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	// Outside the guard, as for the blocking clients: a token that cannot be had says nothing of the service.
 	private ClientRequest withServiceToken(String service, ClientRequest request) {
-		ServiceTokenProvider provider = this.serviceTokens.getIfAvailable();
+		ServiceTokenProvider provider = this.serviceTokens.get();
 		if (provider == null || request.headers().getFirst(HttpHeaders.AUTHORIZATION) != null) {
 			return request;
 		}
