@@ -1,8 +1,10 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.lang.reflect.Field;
 import java.util.List;
 
 import io.micrometer.observation.ObservationRegistry;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ListableBeanFactory;
@@ -12,9 +14,15 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.http.client.autoconfigure.reactive.ClientHttpConnectorBuilderCustomizer;
+import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
 import org.springframework.boot.webclient.WebClientCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.util.ReflectionUtils;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.WebClient;
 
@@ -54,25 +62,44 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 		return new UnprotectedEgressReport(beanFactory, protectedClients);
 	}
 
+	/**
+	 * The guard filter. Each WebClient builder and bean gets its own copy of it ({@code forClient()}), sharing
+	 * the guards and the stale-if-error copies: WebClient's copies are kept apart from the blocking clients',
+	 * each within {@code stale-cache.max-size}.
+	 */
 	@Bean
 	ResilientExchangeFilterFunction tisResilientExchangeFilterFunction(ServiceGuardRegistry registry,
-			ServiceResolver resolver, ObjectProvider<ServiceTokenProvider> serviceTokens,
+			ServiceResolver resolver, TisResilienceProperties properties, ObjectProvider<ServiceTokenProvider> serviceTokens,
 			ObjectProvider<LoadBalancedInstances> instances, ObjectProvider<ObservationRegistry> observations) {
-		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens, instances, observations);
+		StaleResponseCache staleResponses = new StaleResponseCache(properties.staleCache().maxSize().toBytes(),
+				properties.staleCache().maxBodySize().toBytes(), properties.servicesIgnoringNoStore(),
+				properties.staleCache().headersNotInKey());
+		return new ResilientExchangeFilterFunction(registry, resolver, serviceTokens, instances, observations,
+				staleResponses);
 	}
 
+	/**
+	 * Protects {@code WebClient} and {@code WebClient.Builder} beans built by hand (a {@code @LoadBalanced}
+	 * builder, a client library's bean): the guard filter first in their chain, and, when they have no
+	 * connector of their own, the connector Boot built, as Boot's builder has it (with the application's
+	 * client settings, recording requests for stale-if-error), instead of a default one Spring would
+	 * create.
+	 */
 	@Bean
 	static BeanPostProcessor tisResilientWebClientBeanPostProcessor(
-			ObjectProvider<ResilientExchangeFilterFunction> filter) {
+			ObjectProvider<ResilientExchangeFilterFunction> filter, ObjectProvider<ClientHttpConnector> connector) {
 		return new BeanPostProcessor() {
 
 			@Override
 			public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
 				if (bean instanceof WebClient client) {
-					return client.mutate().filters((filters) -> addFirst(filters, filter.getObject())).build();
+					WebClient.Builder builder = client.mutate().filters((filters) -> addFirst(filters, filter.getObject()));
+					useBootsConnectorIfNone(builder, connector);
+					return builder.build();
 				}
 				if (bean instanceof WebClient.Builder builder) {
 					builder.filters((filters) -> addFirst(filters, filter.getObject()));
+					useBootsConnectorIfNone(builder, connector);
 				}
 				return bean;
 			}
@@ -80,10 +107,49 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 		};
 	}
 
+	// Spring's builder keeps null until a connector (or an exchange function) is set, and creates its default
+	// connector only when building.
+	static void useBootsConnectorIfNone(WebClient.Builder builder, ObjectProvider<ClientHttpConnector> connector) {
+		ClientHttpConnector boots = connector.getIfUnique();
+		if (!(boots instanceof WireRecordingConnector) || fieldOf(builder, "connector") != null
+				|| fieldOf(builder, "exchangeFunction") != null) {
+			return;
+		}
+		builder.clientConnector(boots);
+	}
+
+	private static @Nullable Object fieldOf(WebClient.Builder builder, String name) {
+		Field field = ReflectionUtils.findField(builder.getClass(), name);
+		if (field == null) {
+			// Not Spring's builder: leave it as it is.
+			return builder;
+		}
+		ReflectionUtils.makeAccessible(field);
+		return ReflectionUtils.getField(field, builder);
+	}
+
 	static void addFirst(List<ExchangeFilterFunction> filters, ResilientExchangeFilterFunction filter) {
 		if (filters.stream().noneMatch(ResilientExchangeFilterFunction.class::isInstance)) {
-			filters.add(0, filter);
+			filters.add(0, filter.forClient());
 		}
+	}
+
+	/**
+	 * Every connector Boot builds for a WebClient (Boot's {@code WebClient.Builder}, HTTP service groups,
+	 * {@code WebClientSsl}) records each request as it goes on the wire, for the stale-if-error key
+	 * (decision 0023). Applied last, so that the application's own customizers of a specific builder type
+	 * still see it.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.boot.http.client.autoconfigure.reactive.ClientHttpConnectorBuilderCustomizer")
+	static class WireRecordingConfiguration {
+
+		@Bean
+		@Order(Ordered.LOWEST_PRECEDENCE)
+		ClientHttpConnectorBuilderCustomizer<ClientHttpConnectorBuilder<?>> tisWireRecordingConnectorCustomizer() {
+			return (builder) -> (settings) -> new WireRecordingConnector(builder.build(settings));
+		}
+
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -1,5 +1,8 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
@@ -20,12 +23,15 @@ import reactor.util.context.ContextView;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DefaultDataBufferFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
+import org.springframework.web.reactive.function.client.ExchangeStrategies;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
@@ -66,29 +72,55 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private final Clock clock = Clock.systemUTC();
 
-	private final Set<String> warnedOfNoStaleCopies = ConcurrentHashMap.newKeySet();
+	private final StaleResponseCache staleResponses;
+
+	/**
+	 * Whether this client's connector records requests as sent (the starter's does): null until a
+	 * response tells. A probe runs only once it is known to, since a probe through any other connector
+	 * would really be sent.
+	 */
+	private volatile @Nullable Boolean connectorRecords;
+
+	/** This client's codecs, as its last response had them: a stale copy is read with the same. */
+	private volatile ExchangeStrategies strategies = ExchangeStrategies.withDefaults();
 
 	ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
 			ObjectProvider<ServiceTokenProvider> serviceTokens, ObjectProvider<LoadBalancedInstances> instances,
-			ObjectProvider<ObservationRegistry> observations) {
+			ObjectProvider<ObservationRegistry> observations, StaleResponseCache staleResponses) {
+		this(registry, resolver, new OnceLookup<>(serviceTokens), new OnceLookup<>(instances),
+				new OnceLookup<>(observations), staleResponses);
+	}
+
+	private ResilientExchangeFilterFunction(ServiceGuardRegistry registry, ServiceResolver resolver,
+			OnceLookup<ServiceTokenProvider> serviceTokens, OnceLookup<LoadBalancedInstances> instances,
+			OnceLookup<ObservationRegistry> observations, StaleResponseCache staleResponses) {
 		this.registry = registry;
 		this.resolver = resolver;
-		this.serviceTokens = new OnceLookup<>(serviceTokens);
-		this.instances = new OnceLookup<>(instances);
-		this.observations = new OnceLookup<>(observations);
+		this.serviceTokens = serviceTokens;
+		this.instances = instances;
+		this.observations = observations;
+		this.staleResponses = staleResponses;
+	}
+
+	/**
+	 * The filter for one more client (one WebClient builder or bean): the same guards and copies, its own
+	 * knowledge of its connector and codecs.
+	 */
+	ResilientExchangeFilterFunction forClient() {
+		return new ResilientExchangeFilterFunction(this.registry, this.resolver, this.serviceTokens, this.instances,
+				this.observations, this.staleResponses);
 	}
 
 	@Override
 	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
 		return Mono.deferContextual((context) -> {
 			ServiceGuard guard = this.registry.guard(this.resolver.resolve(request.url()));
-			warnOfNoStaleCopies(guard, request);
 			ObservedCall observed = observe(guard.name(), context);
+			long start = System.nanoTime();
 			ClientRequest sent;
-			ServiceGuard.Admission admission;
+			String serviceToken;
 			try {
-				sent = withServiceToken(guard.name(), request);
-				admission = guard.admit();
+				serviceToken = serviceTokenFor(guard.name(), request);
 			}
 			catch (ServiceUnavailableException ex) {
 				if (observed != null) {
@@ -96,26 +128,54 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				}
 				return Mono.error(ex);
 			}
+			sent = (serviceToken != null)
+					? ClientRequest.from(request).headers((headers) -> headers.setBearerAuth(serviceToken)).build() : request;
+			StaleCopies copies = null;
+			if (request.method() == HttpMethod.GET && !guard.policy().staleIfError().isZero()) {
+				WireRecordingConnector.Record wire = new WireRecordingConnector.Record();
+				sent = ClientRequest.from(sent).attribute(WireRecordingConnector.ATTRIBUTE, wire).build();
+				copies = new StaleCopies(guard, sent, next, wire, serviceToken, observed, start);
+			}
+			Mono<ClientResponse> call;
+			ServiceGuard.Admission admission;
+			try {
+				admission = guard.admit();
+			}
+			catch (ServiceUnavailableException ex) {
+				call = Mono.error(ex);
+				if (copies != null) {
+					call = copies.servedInstead(call);
+				}
+				return (observed != null) ? observedUntilHandedOver(call, observed) : call;
+			}
 			boolean idempotent = HttpFailureClassifier.isIdempotent(request.method().name(),
 					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
-			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get(), observed);
-			Mono<ClientResponse> call = exchange.attempt(1).doOnCancel(admission::cancelled);
+			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get(), observed,
+					copies);
+			call = exchange.attempt(1).doOnCancel(admission::cancelled);
+			if (copies != null) {
+				call = copies.servedInstead(call);
+			}
 			return (observed != null) ? observedUntilHandedOver(call, observed) : call;
 		});
 	}
 
 	/**
-	 * Stale-if-error copies are kept for the blocking clients only (a copy must be keyed by the credentials
-	 * that went on the wire, which a filter after this one may still add): the first WebClient GET to a
-	 * service configured with {@code stale-if-error} says so, once per service, in one WARN line.
+	 * What a response that went on the wire tells of this client's connector: whether it records requests
+	 * as sent. Once one did not, the answer stays no, and the first such call to a service with
+	 * {@code stale-if-error} says so in one WARN line.
 	 */
-	private void warnOfNoStaleCopies(ServiceGuard guard, ClientRequest request) {
-		if (request.method() == HttpMethod.GET && !guard.policy().staleIfError().isZero()
-				&& this.warnedOfNoStaleCopies.add(guard.name())) {
-			logger.warn("tis-resilience event=stale_if_error_not_kept service=" + guard.name() + " client=WebClient "
-					+ "reason=\"WebClient calls to " + guard.name() + " get the breaker, bulkhead, retries and deadline, "
-					+ "but no stale-if-error copies: those are kept for RestClient, RestTemplate and HTTP interfaces on "
-					+ "them only\"");
+	private void learnWhetherTheConnectorRecords(String service, boolean recorded) {
+		Boolean known = this.connectorRecords;
+		if (Boolean.FALSE.equals(known) || (known != null && known == recorded)) {
+			return;
+		}
+		this.connectorRecords = recorded;
+		if (!recorded) {
+			logger.warn("tis-resilience event=stale_if_error_not_kept service=" + service + " client=WebClient "
+					+ "reason=\"a WebClient calling " + service + " sends through a connector of its own, not one Boot "
+					+ "built: its calls get the breaker, bulkhead, retries and deadline, but no stale-if-error copies; "
+					+ "build it from Boot's WebClient.Builder without setting a connector\"");
 		}
 	}
 
@@ -155,14 +215,152 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	}
 
 	// Outside the guard, as for the blocking clients: a token that cannot be had says nothing of the service.
-	private ClientRequest withServiceToken(String service, ClientRequest request) {
+	private @Nullable String serviceTokenFor(String service, ClientRequest request) {
 		ServiceTokenProvider provider = this.serviceTokens.get();
 		if (provider == null || request.headers().getFirst(HttpHeaders.AUTHORIZATION) != null) {
-			return request;
+			return null;
 		}
-		String token = provider.tokenFor(service);
-		return (token != null) ? ClientRequest.from(request).headers((headers) -> headers.setBearerAuth(token)).build()
-				: request;
+		return provider.tokenFor(service);
+	}
+
+	/**
+	 * One GET's stale-if-error copies: what its request carried on the wire (recorded by the starter's
+	 * connector), the copy kept from its good answer, and the copy served, marked stale, when the call
+	 * fails. Keyed as the blocking clients key them (decision 0015): one caller's copy is never another's.
+	 */
+	private final class StaleCopies {
+
+		private final ServiceGuard guard;
+
+		private final ClientRequest request;
+
+		private final ExchangeFunction next;
+
+		private final WireRecordingConnector.Record wire;
+
+		private final @Nullable String serviceToken;
+
+		private final @Nullable ObservedCall observed;
+
+		private final long start;
+
+		StaleCopies(ServiceGuard guard, ClientRequest request, ExchangeFunction next, WireRecordingConnector.Record wire,
+				@Nullable String serviceToken, @Nullable ObservedCall observed, long start) {
+			this.guard = guard;
+			this.request = request;
+			this.next = next;
+			this.wire = wire;
+			this.serviceToken = serviceToken;
+			this.observed = observed;
+			this.start = start;
+		}
+
+		/**
+		 * The call, with the kept copy in place of a failure: an error that is the service failing, or a
+		 * failure response (5xx, 408, 429) whose body is then released unread.
+		 */
+		Mono<ClientResponse> servedInstead(Mono<ClientResponse> call) {
+			return call.flatMap((response) -> {
+				if (HttpFailureClassifier.reasonForStatus(response.statusCode().value()) == null) {
+					return Mono.just(response);
+				}
+				return kept().flatMap((stale) -> response.releaseBody().onErrorResume((ex) -> Mono.empty()).thenReturn(stale))
+					.defaultIfEmpty(response);
+			}).onErrorResume((ex) -> ex instanceof ServiceUnavailableException
+					|| HttpFailureClassifier.reasonForException(ex) != null, (ex) -> kept().switchIfEmpty(Mono.error(ex)));
+		}
+
+		/** Keeps the copy, when it may be kept, of the good answer a caller is about to read; or null. */
+		@Nullable BodyKeeper keeperFor(ClientResponse response) {
+			ResilientExchangeFilterFunction.this.strategies = response.strategies();
+			URI uri = this.wire.uri();
+			HttpHeaders sent = this.wire.headers();
+			learnWhetherTheConnectorRecords(this.guard.name(), uri != null);
+			if (uri == null || sent == null) {
+				return null;
+			}
+			StaleResponseCache.Key key = ResilientExchangeFilterFunction.this.staleResponses.keyFor(this.guard, uri, sent,
+					this.serviceToken);
+			HttpHeaders headers = response.headers().asHttpHeaders();
+			return ResilientExchangeFilterFunction.this.staleResponses.mayKeep(key, response.statusCode(), headers)
+					? new BodyKeeper(key, response.statusCode(), headers) : null;
+		}
+
+		// When no attempt went on the wire (the breaker open, the bulkhead full), a probe runs the filters after
+		// this one, sending nothing, to learn what the request would carry; where that cannot be known, nothing.
+		private Mono<ClientResponse> kept() {
+			Mono<Void> learnt = Mono.empty();
+			if (this.wire.uri() == null && Boolean.TRUE.equals(ResilientExchangeFilterFunction.this.connectorRecords)) {
+				ClientRequest probe = ClientRequest.from(this.request).url(WireRecordingConnector.probe(this.request.url())).build();
+				learnt = this.next.exchange(probe).onErrorResume((ex) -> Mono.empty()).flatMap(ClientResponse::releaseBody);
+			}
+			return learnt.then(Mono.fromSupplier(this::staleResponse));
+		}
+
+		private @Nullable ClientResponse staleResponse() {
+			URI uri = this.wire.uri();
+			HttpHeaders sent = this.wire.headers();
+			if (uri == null || sent == null) {
+				return null;
+			}
+			StaleResponseCache.Kept kept = ResilientExchangeFilterFunction.this.staleResponses
+				.kept(ResilientExchangeFilterFunction.this.staleResponses.keyFor(this.guard, uri, sent, this.serviceToken));
+			if (kept == null) {
+				return null;
+			}
+			this.guard.listener().onCall(this.guard.name(), CallOutcome.STALE, System.nanoTime() - this.start);
+			if (this.observed != null) {
+				this.observed.end(CallOutcome.STALE, null);
+			}
+			return ClientResponse.create(kept.status(), ResilientExchangeFilterFunction.this.strategies)
+				.headers((headers) -> headers.addAll(kept.headers()))
+				.body(Flux.just(DefaultDataBufferFactory.sharedInstance.wrap(kept.body())))
+				.build();
+		}
+
+	}
+
+	/** Copies a good answer's body as the caller reads it, and keeps it once the whole of it has been read. */
+	private final class BodyKeeper {
+
+		private final StaleResponseCache.Key key;
+
+		private final HttpStatusCode status;
+
+		private final HttpHeaders headers;
+
+		private @Nullable ByteArrayOutputStream copy = new ByteArrayOutputStream();
+
+		BodyKeeper(StaleResponseCache.Key key, HttpStatusCode status, HttpHeaders headers) {
+			this.key = key;
+			this.status = status;
+			this.headers = headers;
+		}
+
+		synchronized void read(DataBuffer part) {
+			ByteArrayOutputStream copy = this.copy;
+			if (copy == null) {
+				return;
+			}
+			int length = part.readableByteCount();
+			if (copy.size() + (long) length > ResilientExchangeFilterFunction.this.staleResponses.maxBodySize()) {
+				// Too large to keep: the caller still reads it all, nothing is kept.
+				this.copy = null;
+				return;
+			}
+			byte[] bytes = new byte[length];
+			part.toByteBuffer(part.readPosition(), ByteBuffer.wrap(bytes), 0, length);
+			copy.write(bytes, 0, length);
+		}
+
+		synchronized void ended() {
+			if (this.copy != null) {
+				ResilientExchangeFilterFunction.this.staleResponses.keep(this.key, this.status, this.headers,
+						this.copy.toByteArray());
+				this.copy = null;
+			}
+		}
+
 	}
 
 	private final class Exchange {
@@ -190,9 +388,14 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		/** Attempts sent so far, failovers included: each is numbered in its observation. */
 		private final java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
 
+		/** This GET's stale-if-error copies, when its service keeps them. */
+		private final @Nullable StaleCopies copies;
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
-				boolean idempotent, @Nullable LoadBalancedInstances instances, @Nullable ObservedCall observed) {
+				boolean idempotent, @Nullable LoadBalancedInstances instances, @Nullable ObservedCall observed,
+				@Nullable StaleCopies copies) {
 			this.observed = observed;
+			this.copies = copies;
 			this.guard = guard;
 			this.admission = admission;
 			this.request = request;
@@ -339,8 +542,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				completion.finish(new Failure(Reason.TIMEOUT, null));
 				response.releaseBody().subscribe((ignored) -> { }, (ex) -> { });
 			});
+			BodyKeeper keeper = (failure == null && this.copies != null) ? this.copies.keeperFor(response) : null;
 			ClientResponse.Builder handedOver = response.mutate()
-				.body((body) -> guardedBody(body, deadline, completion, failure));
+				.body((body) -> guardedBody(body, deadline, completion, failure, keeper));
 			if (failure != null) {
 				handedOver.headers((headers) -> headers.set(ServiceUnavailableException.SERVICE_HEADER,
 						FailureResponseMark.of(this.guard.name())));
@@ -353,18 +557,18 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		 * body must arrive by it. Its end, failure or release finishes the call for the guard.
 		 */
 		private Flux<DataBuffer> guardedBody(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
-				CallCompletion completion, @Nullable Failure failure) {
+				CallCompletion completion, @Nullable Failure failure, @Nullable BodyKeeper keeper) {
 			long[] received = new long[1];
 			AtomicBoolean subscribed = new AtomicBoolean();
 			// A body can be read once. WebClient reads it again to describe a failed read (and releases it
 			// after one); the network's body rejects a second reader with an error that Reactor logs at ERROR
 			// as dropped, so a second reader gets an empty body instead.
 			return Flux.defer(() -> subscribed.compareAndSet(false, true)
-					? guardedOnce(body, deadline, completion, failure, received) : Flux.<DataBuffer>empty());
+					? guardedOnce(body, deadline, completion, failure, received, keeper) : Flux.<DataBuffer>empty());
 		}
 
 		private Flux<DataBuffer> guardedOnce(Flux<DataBuffer> body, DeadlineWatch.Deadline deadline,
-				CallCompletion completion, @Nullable Failure failure, long[] received) {
+				CallCompletion completion, @Nullable Failure failure, long[] received, @Nullable BodyKeeper keeper) {
 			return body.timeout(deadline.passed(), (part) -> deadline.passed())
 				.doFinally((signal) -> {
 					deadline.done();
@@ -372,7 +576,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 						completion.finish(failure);
 					}
 				})
-				.doOnNext((part) -> received[0] += part.readableByteCount())
+				.doOnNext((part) -> {
+					received[0] += part.readableByteCount();
+					if (keeper != null) {
+						keeper.read(part);
+					}
+				})
 				.onErrorMap((ex) -> {
 					if (ex instanceof TimeoutException) {
 						completion.finish(new Failure(Reason.TIMEOUT, null));
@@ -388,7 +597,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 							? new BrokenOffResponseException(received[0], -1, io) : ex;
 					return new ServiceUnavailableException(this.guard.name(), reason, null, cause);
 				})
-				.doOnComplete(() -> completion.finish(failure));
+				.doOnComplete(() -> {
+					if (keeper != null) {
+						keeper.ended();
+					}
+					completion.finish(failure);
+				});
 		}
 
 	}

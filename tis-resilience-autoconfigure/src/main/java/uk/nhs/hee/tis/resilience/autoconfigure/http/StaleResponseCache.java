@@ -125,13 +125,7 @@ final class StaleResponseCache {
 	 * same response, its body buffered (or, when the body is too large to keep, streamed on).
 	 */
 	ClientHttpResponse store(Key key, ClientHttpResponse response) throws IOException {
-		if (response.getStatusCode().value() != 200 || ReadAheadResponse.isStreaming(response.getHeaders())
-				|| !mayKeep(key, response.getHeaders())) {
-			// A stream (server-sent events, NDJSON) is never kept: its caller wants each part as it comes.
-			return response;
-		}
-		long length = response.getHeaders().getContentLength();
-		if (length > this.maxBodySize) {
+		if (!mayKeep(key, response.getStatusCode(), response.getHeaders())) {
 			return response;
 		}
 		InputStream body = response.getBody();
@@ -141,15 +135,51 @@ final class StaleResponseCache {
 					response.getHeaders());
 		}
 		response.close();
-		Map<String, List<String>> vary = varyValues(key.requestHeaders(), response.getHeaders());
-		HttpHeaders headers = new HttpHeaders();
-		headers.putAll(response.getHeaders());
-		this.entries.put(key, new Entry(response.getStatusCode(), headers, read, vary, System.nanoTime(), key.window()));
+		HttpHeaders headers = keep(key, response.getStatusCode(), response.getHeaders(), read);
 		return new BufferedResponse(response.getStatusCode(), response.getStatusText(), headers, read, false);
+	}
+
+	/**
+	 * Whether a response may be kept at all, judged by its status and headers: a 200 that is not a
+	 * stream (server-sent events, NDJSON: their caller wants each part as it comes), not {@code no-store}
+	 * (unless the service ignores it), not {@code private} without credentials, not {@code Vary: *}, and
+	 * not declared longer than the body size limit.
+	 */
+	boolean mayKeep(Key key, HttpStatusCode status, HttpHeaders headers) {
+		return status.value() == 200 && !ReadAheadResponse.isStreaming(headers) && mayKeep(key, headers)
+				&& headers.getContentLength() <= this.maxBodySize;
+	}
+
+	/** The largest body kept, in bytes. */
+	long maxBodySize() {
+		return this.maxBodySize;
+	}
+
+	/**
+	 * Keeps a copy of a good response whose whole body has been read, when it may be kept.
+	 * @return a copy of the headers, as kept
+	 */
+	HttpHeaders keep(Key key, HttpStatusCode status, HttpHeaders responseHeaders, byte[] body) {
+		HttpHeaders headers = new HttpHeaders();
+		headers.putAll(responseHeaders);
+		if (body.length <= this.maxBodySize && mayKeep(key, status, responseHeaders)) {
+			Map<String, List<String>> vary = varyValues(key.requestHeaders(), responseHeaders);
+			this.entries.put(key, new Entry(status, headers, body, vary, System.nanoTime(), key.window()));
+		}
+		return headers;
 	}
 
 	/** The kept response for a request, marked stale, or null when none may be served. */
 	@Nullable ClientHttpResponse staleResponse(Key key) {
+		Kept kept = kept(key);
+		return (kept != null) ? new BufferedResponse(kept.status(), "", kept.headers(), kept.body(), true) : null;
+	}
+
+	/**
+	 * The kept response for a request, its headers marked stale ({@code Warning: 110}, {@code Age}), or
+	 * null when none may be served.
+	 */
+	@Nullable Kept kept(Key key) {
 		Entry entry = this.entries.getIfPresent(key);
 		if (entry == null || !entry.vary().equals(varyValues(key.requestHeaders(), entry.headers()))) {
 			return null;
@@ -159,7 +189,11 @@ final class StaleResponseCache {
 		headers.putAll(entry.headers());
 		headers.set(HttpHeaders.WARNING, WARNING);
 		headers.set("Age", Long.toString(ageSeconds));
-		return new BufferedResponse(entry.status(), "", headers, entry.body(), true);
+		return new Kept(entry.status(), headers, entry.body());
+	}
+
+	/** A kept response as served: status, headers marked stale, and body. */
+	record Kept(HttpStatusCode status, HttpHeaders headers, byte[] body) {
 	}
 
 	private boolean mayKeep(Key key, HttpHeaders headers) {

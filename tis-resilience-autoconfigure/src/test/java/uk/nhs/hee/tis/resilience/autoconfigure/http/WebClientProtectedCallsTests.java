@@ -372,7 +372,7 @@ class WebClientProtectedCallsTests {
 	}
 
 	@org.junit.jupiter.api.Test
-	void saysOnceThatWebClientGetsToAStaleIfErrorServiceKeepNoCopies(CapturedOutput output) {
+	void keepsCopiesSilentlyForAWebClientFromBootsBuilder(CapturedOutput output) {
 		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
 		this.runner.withPropertyValues("tis.resilience.services.profile.stale-if-error=1m").run((context) -> {
 			WebClient client = context.getBean(WebClient.Builder.class).build();
@@ -380,7 +380,7 @@ class WebClientProtectedCallsTests {
 				assertThat(client.get().uri(profile("/api/userinfo")).retrieve().bodyToMono(String.class).block())
 					.isEqualTo("me");
 			}
-			assertThat(output).containsOnlyOnce("event=stale_if_error_not_kept service=profile client=WebClient");
+			assertThat(output).doesNotContain("event=stale_if_error_not_kept");
 		});
 	}
 

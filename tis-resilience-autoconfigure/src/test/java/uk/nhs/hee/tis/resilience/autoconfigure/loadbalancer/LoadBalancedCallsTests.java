@@ -59,6 +59,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
@@ -524,6 +525,36 @@ class LoadBalancedCallsTests {
 		runner(first, url(second)).run((context) -> {
 			assertThat(context).hasNotFailed();
 			assertThat(output).doesNotContain("event=load_balancer_retry_on");
+		});
+	}
+
+	@Test
+	void servesEachCallersKeptCopyThroughTheLoadBalancerWhileTheBreakerIsOpenWithNothingSent() {
+		for (WireMockExtension instance : List.of(first, second)) {
+			instance.stubFor(get("/api/userinfo").withHeader("Authorization", equalTo("Bearer alice-token"))
+				.willReturn(ok("alice's userinfo")));
+			instance.stubFor(get("/api/userinfo").withHeader("Authorization", equalTo("Bearer bob-token"))
+				.willReturn(ok("bob's userinfo")));
+		}
+		runner(first, url(second)).withPropertyValues("tis.resilience.services.profile.stale-if-error=1m").run((context) -> {
+			WebClient client = webClient(context).mutate()
+				.filter((request, next) -> next.exchange(org.springframework.web.reactive.function.client.ClientRequest.from(request)
+					.headers((headers) -> headers.setBearerAuth(request.attribute("user").orElseThrow() + "-token"))
+					.build()))
+				.build();
+			java.util.function.Function<String, String> userinfo = (user) -> client.get()
+				.uri("/api/userinfo")
+				.attribute("user", user)
+				.retrieve()
+				.bodyToMono(String.class)
+				.block(Duration.ofSeconds(5));
+			assertThat(userinfo.apply("alice")).isEqualTo("alice's userinfo");
+			assertThat(userinfo.apply("bob")).isEqualTo("bob's userinfo");
+			profile(context).circuitBreaker().transitionToForcedOpenState();
+			assertThat(userinfo.apply("alice")).isEqualTo("alice's userinfo");
+			assertThat(userinfo.apply("bob")).isEqualTo("bob's userinfo");
+			// The two good answers, spread or not, and nothing sent to either instance while the breaker was open.
+			assertThat(first.getAllServeEvents().size() + second.getAllServeEvents().size()).isEqualTo(2);
 		});
 	}
 

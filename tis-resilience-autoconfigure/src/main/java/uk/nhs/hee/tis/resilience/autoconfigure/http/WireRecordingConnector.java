@@ -1,0 +1,208 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.net.URI;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferFactory;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.core.io.buffer.DefaultDataBufferFactory;
+import org.springframework.http.HttpCookie;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.client.reactive.AbstractClientHttpRequest;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.ClientHttpRequest;
+import org.springframework.http.client.reactive.ClientHttpResponse;
+import org.springframework.web.util.UriComponentsBuilder;
+
+/**
+ * A WebClient's connector that records each request as it goes on the wire, below every filter: its URI
+ * and the headers and cookies the filters put on it, for the stale-if-error key (decision records 0015
+ * and 0023). Headers the HTTP library sets by itself before any filter's request is written ({@code Host},
+ * {@code User-Agent}, Reactor Netty's {@code Accept: *}{@code /*}) are the same for every caller and left
+ * out unless a filter changed them.
+ * <p>
+ * It also answers a <em>probe</em> without any I/O: a request whose path starts with {@value #PROBE_PREFIX}
+ * is written to a request that goes nowhere, so that the starter learns what a request would carry while
+ * the service's breaker is open, without opening a connection to the failing service.
+ */
+final class WireRecordingConnector implements ClientHttpConnector {
+
+	/** The request attribute holding the {@link Record} a request's headers are written to. */
+	static final String ATTRIBUTE = WireRecordingConnector.class.getName() + ".record";
+
+	/** The path prefix marking a probe; it survives a load balancer's rewriting of scheme, host and port. */
+	static final String PROBE_PREFIX = "/tis-resilience-probe";
+
+	private final ClientHttpConnector delegate;
+
+	WireRecordingConnector(ClientHttpConnector delegate) {
+		this.delegate = delegate;
+	}
+
+	ClientHttpConnector delegate() {
+		return this.delegate;
+	}
+
+	@Override
+	public Mono<ClientHttpResponse> connect(HttpMethod method, URI uri,
+			Function<? super ClientHttpRequest, Mono<Void>> requestCallback) {
+		if (isProbe(uri)) {
+			ProbeRequest probe = new ProbeRequest(method, uri);
+			recordAtCommit(probe);
+			return requestCallback.apply(probe).then(Mono.error(ProbeComplete::new));
+		}
+		return this.delegate.connect(method, uri, (request) -> {
+			recordAtCommit(request);
+			return requestCallback.apply(request);
+		});
+	}
+
+	/** A probe's URI: the request's, with the probe prefix before its path. */
+	static URI probe(URI uri) {
+		return UriComponentsBuilder.fromUri(uri).replacePath(PROBE_PREFIX + uri.getRawPath()).build(true).toUri();
+	}
+
+	private static boolean isProbe(URI uri) {
+		String path = uri.getRawPath();
+		return path != null && path.startsWith(PROBE_PREFIX);
+	}
+
+	// The library's own headers are those on the request before the filters' request is written to it.
+	private static void recordAtCommit(ClientHttpRequest request) {
+		Map<String, List<String>> libraryDefaults = new HashMap<>();
+		request.getHeaders().forEach((name, values) -> libraryDefaults.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
+		request.beforeCommit(() -> {
+			if (request.getAttributes().get(ATTRIBUTE) instanceof Record record) {
+				record.record(request, libraryDefaults);
+			}
+			return Mono.empty();
+		});
+	}
+
+	/** What one call's latest request carried on the wire; written by the connector, read by the filter. */
+	static final class Record {
+
+		private volatile @Nullable URI uri;
+
+		private volatile @Nullable HttpHeaders headers;
+
+		/** The URI as sent (a probe's without its prefix), or null when nothing was recorded. */
+		@Nullable URI uri() {
+			return this.uri;
+		}
+
+		/** The headers as sent, cookies included, or null when nothing was recorded. */
+		@Nullable HttpHeaders headers() {
+			return this.headers;
+		}
+
+		void clear() {
+			this.uri = null;
+			this.headers = null;
+		}
+
+		private void record(ClientHttpRequest request, Map<String, List<String>> libraryDefaults) {
+			HttpHeaders sent = new HttpHeaders();
+			request.getHeaders().forEach((name, values) -> {
+				if (!values.equals(libraryDefaults.get(name.toLowerCase(Locale.ROOT)))) {
+					sent.addAll(name, values);
+				}
+			});
+			request.getCookies().forEach((name, cookies) -> {
+				for (HttpCookie cookie : cookies) {
+					sent.add(HttpHeaders.COOKIE, cookie.getName() + "=" + cookie.getValue());
+				}
+			});
+			URI sentUri = request.getURI();
+			if (isProbe(sentUri)) {
+				sentUri = UriComponentsBuilder.fromUri(sentUri)
+					.replacePath(sentUri.getRawPath().substring(PROBE_PREFIX.length()))
+					.build(true)
+					.toUri();
+			}
+			this.headers = sent;
+			this.uri = sentUri;
+		}
+
+	}
+
+	/** The end of a probe: its request was written and recorded, and nothing was sent. */
+	static final class ProbeComplete extends RuntimeException {
+
+		ProbeComplete() {
+			super("probe recorded; nothing was sent", null, false, false);
+		}
+
+	}
+
+	/** A request that records what is written to it and sends nothing. */
+	private static final class ProbeRequest extends AbstractClientHttpRequest {
+
+		private final HttpMethod method;
+
+		private final URI uri;
+
+		private final DataBufferFactory bufferFactory = DefaultDataBufferFactory.sharedInstance;
+
+		ProbeRequest(HttpMethod method, URI uri) {
+			this.method = method;
+			this.uri = uri;
+		}
+
+		@Override
+		public HttpMethod getMethod() {
+			return this.method;
+		}
+
+		@Override
+		public URI getURI() {
+			return this.uri;
+		}
+
+		@Override
+		public DataBufferFactory bufferFactory() {
+			return this.bufferFactory;
+		}
+
+		@Override
+		public <T> T getNativeRequest() {
+			throw new UnsupportedOperationException("a probe has no native request");
+		}
+
+		@Override
+		public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+			return doCommit(() -> Flux.from(body).doOnNext(DataBufferUtils::release).then());
+		}
+
+		@Override
+		public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+			return writeWith(Flux.from(body).flatMap((part) -> part));
+		}
+
+		@Override
+		public Mono<Void> setComplete() {
+			return doCommit();
+		}
+
+		@Override
+		protected void applyHeaders() {
+		}
+
+		@Override
+		protected void applyCookies() {
+		}
+
+	}
+
+}
