@@ -122,7 +122,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			try {
 				serviceToken = serviceTokenFor(guard.name(), request);
 			}
-			catch (ServiceUnavailableException ex) {
+			catch (RuntimeException ex) {
 				if (observed != null) {
 					observed.end(ObservedCall.outcomeOf(ex), ex);
 				}
@@ -152,7 +152,13 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 					request.headers().getFirst(ResilientClientHttpRequestInterceptor.IDEMPOTENCY_KEY) != null);
 			Exchange exchange = new Exchange(guard, admission, sent, next, idempotent, this.instances.get(), observed,
 					copies);
-			call = exchange.attempt(1).doOnCancel(admission::cancelled);
+			// A cancel after the response was handed over is the body's to settle (its reader stopped reading),
+			// not a call given up before any answer: Reactor passes a cancel upstream even once a Mono completed.
+			call = exchange.attempt(1).doOnCancel(() -> {
+				if (!exchange.handedOver()) {
+					admission.cancelled();
+				}
+			});
 			if (copies != null) {
 				call = copies.servedInstead(call);
 			}
@@ -391,6 +397,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		/** This GET's stale-if-error copies, when its service keeps them. */
 		private final @Nullable StaleCopies copies;
 
+		/** Whether a response was handed to the caller: from then on its body ends the call. */
+		private volatile boolean handedOver;
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
 				boolean idempotent, @Nullable LoadBalancedInstances instances, @Nullable ObservedCall observed,
 				@Nullable StaleCopies copies) {
@@ -402,6 +411,10 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			this.next = next;
 			this.idempotent = idempotent;
 			this.instances = instances;
+		}
+
+		boolean handedOver() {
+			return this.handedOver;
 		}
 
 		Mono<ClientResponse> attempt(int attempt) {
@@ -416,6 +429,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			InstanceAttempt instance = (this.instances != null) ? new InstanceAttempt() : null;
 			Observation observation = (this.observed != null) ? this.observed.attemptStarted(this.sent.incrementAndGet())
 					: null;
+			// An attempt's observation is stopped once: by its answer or failure, or by a cancel that came first.
+			AtomicBoolean attemptEnded = new AtomicBoolean();
 			Mono<ClientResponse> exchange = this.next.exchange(forInstances(instance));
 			if (observation != null) {
 				// What runs below sees this attempt as the current observation, as a blocking attempt's scope does.
@@ -430,7 +445,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 					if (signal != SignalType.ON_COMPLETE) {
 						deadline.done();
 					}
-					if (signal == SignalType.CANCEL && observation != null) {
+					if (signal == SignalType.CANCEL && observation != null && attemptEnded.compareAndSet(false, true)) {
 						ObservedCall.attemptCancelled(observation);
 					}
 					release(instance);
@@ -439,7 +454,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				.flatMap((signal) -> {
 					if (signal.isOnError()) {
 						Throwable error = java.util.Objects.requireNonNull(signal.getThrowable());
-						if (observation != null) {
+						if (observation != null && attemptEnded.compareAndSet(false, true)) {
 							ObservedCall.attemptEnded(observation, ObservedCall.outcomeOf(error), null, error);
 						}
 						return failedWithoutAnswer(attempt, error, instance);
@@ -447,12 +462,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 					ClientResponse response = signal.get();
 					if (response == null) {
 						deadline.done();
-						if (observation != null) {
+						if (observation != null && attemptEnded.compareAndSet(false, true)) {
 							ObservedCall.attemptEnded(observation, CallOutcome.SUCCESS, null, null);
 						}
 						return Mono.empty();
 					}
-					if (observation != null) {
+					if (observation != null && attemptEnded.compareAndSet(false, true)) {
 						Reason reason = HttpFailureClassifier.reasonForStatus(response.statusCode().value());
 						ObservedCall.attemptEnded(observation, (reason != null) ? CallOutcome.of(reason) : CallOutcome.SUCCESS,
 								response.statusCode().value(), null);
@@ -549,6 +564,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				handedOver.headers((headers) -> headers.set(ServiceUnavailableException.SERVICE_HEADER,
 						FailureResponseMark.of(this.guard.name())));
 			}
+			this.handedOver = true;
 			return Mono.just(handedOver.build());
 		}
 

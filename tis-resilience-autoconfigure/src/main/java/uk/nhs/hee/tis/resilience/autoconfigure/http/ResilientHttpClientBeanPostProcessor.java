@@ -3,9 +3,16 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
@@ -22,7 +29,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * that each service's timeouts still reach every client built from Boot's builders. The client it
  * builds is kept: the application chose it.
  */
-final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
+final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware {
 
 	private final ObjectProvider<ResilientHttpClients> clients;
 
@@ -32,6 +39,8 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 
 	private final Map<String, String> withoutDeadline = new ConcurrentHashMap<>();
 
+	private @Nullable ConfigurableListableBeanFactory beanFactory;
+
 	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients,
 			ObjectProvider<ServiceGuardRegistry> registry, ObjectProvider<ServiceResolver> resolver) {
 		this.clients = clients;
@@ -39,9 +48,29 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 		this.resolver = resolver;
 	}
 
-	/** The client beans whose calls get no deadline, by name, with why. */
+	@Override
+	public void setBeanFactory(BeanFactory beanFactory) {
+		if (beanFactory instanceof ConfigurableListableBeanFactory listable) {
+			this.beanFactory = listable;
+		}
+	}
+
+	/** The client beans whose calls get no deadline, by name, each described with why and what to do. */
 	Map<String, String> withoutDeadline() {
 		return Map.copyOf(this.withoutDeadline);
+	}
+
+	// The type a bean is declared as (a @Bean method's return type), or null when it cannot be known.
+	private @Nullable Class<?> declaredType(String beanName) {
+		ConfigurableListableBeanFactory factory = this.beanFactory;
+		if (factory == null || !factory.containsBeanDefinition(beanName)) {
+			return null;
+		}
+		BeanDefinition definition = factory.getMergedBeanDefinition(beanName);
+		if (definition instanceof RootBeanDefinition root && root.getResolvedFactoryMethod() != null) {
+			return root.getResolvedFactoryMethod().getReturnType();
+		}
+		return definition.getResolvableType().resolve();
 	}
 
 	@Override
@@ -49,7 +78,8 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 		if (bean instanceof RestTemplate restTemplate) {
 			String noDeadline = this.clients.getObject().addInterceptor(restTemplate);
 			if (noDeadline != null) {
-				this.withoutDeadline.put(beanName, noDeadline);
+				this.withoutDeadline.put(beanName, "RestTemplate: breaker, bulkhead and retries, but no deadline: "
+						+ noDeadline + "; build it from RestTemplateBuilder or leave its request factory to Boot");
 			}
 		}
 		else if (bean instanceof RestClient.Builder builder) {
@@ -57,6 +87,15 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor {
 		}
 		else if (bean instanceof ClientHttpRequestFactoryBuilder<?> builder
 				&& !(builder instanceof ServiceClientHttpRequestFactoryBuilder)) {
+			Class<?> declared = declaredType(beanName);
+			if (declared != null && !declared.isAssignableFrom(ServiceClientHttpRequestFactoryBuilder.class)) {
+				// Declared as its own type, it may be injected as that type: replacing it would break the
+				// application. It is named at startup instead.
+				this.withoutDeadline.put(beanName, declared.getSimpleName() + " bean: clients from Boot's builders "
+						+ "get breaker, bulkhead and retries, but no deadline; declare the bean as "
+						+ "ClientHttpRequestFactoryBuilder<?> so that the starter can wrap it");
+				return bean;
+			}
 			return new ServiceClientHttpRequestFactoryBuilder(ClientOwnRetries.switchedOff(builder),
 					this.registry.getObject(), this.resolver.getObject());
 		}

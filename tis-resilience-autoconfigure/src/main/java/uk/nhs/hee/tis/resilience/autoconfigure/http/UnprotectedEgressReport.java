@@ -48,8 +48,7 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 		List<String> found = new ArrayList<>();
 		// Absent in an application without Boot's blocking clients (a WebFlux-only service): no templates to report.
 		this.protectedClients.ifAvailable((clients) -> clients.withoutDeadline()
-			.forEach((name, why) -> found.add(name + " (RestTemplate: breaker, bulkhead and retries, but no deadline: "
-					+ why + "; build it from RestTemplateBuilder or leave its request factory to Boot)")));
+			.forEach((name, description) -> found.add(name + " (" + description + ")")));
 		ClassLoader classLoader = getClass().getClassLoader();
 		for (String[] client : UNPROTECTED) {
 			if (!ClassUtils.isPresent(client[0], classLoader)) {

@@ -9,6 +9,7 @@ import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.cloud.client.loadbalancer.LoadBalanced;
 import org.springframework.util.ClassUtils;
 
 /**
@@ -23,11 +24,16 @@ final class LoadBalancerOwnRetryReport implements SmartInitializingSingleton {
 
 	private static final Log logger = LogFactory.getLog(LoadBalancerOwnRetryReport.class);
 
-	/** The retrying parts of Spring Cloud LoadBalancer, by class name, with the clients they serve. */
-	private static final Map<String, String> RETRYING = Map.of(
-			"org.springframework.cloud.client.loadbalancer.RetryLoadBalancerInterceptor", "RestTemplate/RestClient",
+	/**
+	 * The retrying parts of Spring Cloud LoadBalancer, by class name, with the clients they serve: the name
+	 * shown, then the client types whose {@code @LoadBalanced} beans they apply to.
+	 */
+	private static final Map<String, List<String>> RETRYING = Map.of(
+			"org.springframework.cloud.client.loadbalancer.RetryLoadBalancerInterceptor",
+			List.of("RestTemplate/RestClient", "org.springframework.web.client.RestTemplate",
+					"org.springframework.web.client.RestClient$Builder"),
 			"org.springframework.cloud.client.loadbalancer.reactive.RetryableLoadBalancerExchangeFilterFunction",
-			"WebClient");
+			List.of("WebClient", "org.springframework.web.reactive.function.client.WebClient$Builder"));
 
 	private final ListableBeanFactory beanFactory;
 
@@ -35,14 +41,33 @@ final class LoadBalancerOwnRetryReport implements SmartInitializingSingleton {
 		this.beanFactory = beanFactory;
 	}
 
+	private boolean present(String type) {
+		ClassLoader classLoader = getClass().getClassLoader();
+		return ClassUtils.isPresent(type, classLoader) && this.beanFactory
+			.getBeanNamesForType(ClassUtils.resolveClassName(type, classLoader), true, false).length > 0;
+	}
+
+	// Spring Cloud's retry applies only to the clients marked @LoadBalanced.
+	private boolean hasLoadBalancedBean(String clientType) {
+		ClassLoader classLoader = getClass().getClassLoader();
+		if (!ClassUtils.isPresent(clientType, classLoader)) {
+			return false;
+		}
+		for (String name : this.beanFactory.getBeanNamesForType(ClassUtils.resolveClassName(clientType, classLoader), true,
+				false)) {
+			if (this.beanFactory.findAnnotationOnBean(name, LoadBalanced.class) != null) {
+				return true;
+			}
+		}
+		return false;
+	}
+
 	@Override
 	public void afterSingletonsInstantiated() {
 		List<String> clients = new ArrayList<>();
-		RETRYING.forEach((type, client) -> {
-			ClassLoader classLoader = getClass().getClassLoader();
-			if (ClassUtils.isPresent(type, classLoader) && this.beanFactory
-				.getBeanNamesForType(ClassUtils.resolveClassName(type, classLoader), true, false).length > 0) {
-				clients.add(client);
+		RETRYING.forEach((type, served) -> {
+			if (present(type) && served.stream().skip(1).anyMatch(this::hasLoadBalancedBean)) {
+				clients.add(served.get(0));
 			}
 		});
 		if (!clients.isEmpty()) {

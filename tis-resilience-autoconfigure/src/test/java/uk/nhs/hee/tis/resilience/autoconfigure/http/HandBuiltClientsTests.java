@@ -15,10 +15,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
 import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.http.client.BufferingClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.HttpComponentsClientHttpRequestFactory;
@@ -28,6 +31,8 @@ import org.springframework.http.client.ReactorClientHttpRequestFactory;
 import org.springframework.http.client.SimpleClientHttpRequestFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.service.annotation.GetExchange;
+import org.springframework.web.service.registry.ImportHttpServices;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
@@ -217,6 +222,70 @@ class HandBuiltClientsTests {
 					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
 				assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(8));
 				assertThat(output).doesNotContain("event=request_factory_not_wrapped");
+			});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class JdkBuilderBeanInjectedByItsType {
+
+		@Bean
+		JdkClientHttpRequestFactoryBuilder jdkBuilder() {
+			return ClientHttpRequestFactoryBuilder.jdk();
+		}
+
+		@Bean
+		String somethingUsingTheBuilder(JdkClientHttpRequestFactoryBuilder builder) {
+			return builder.getClass().getName();
+		}
+
+	}
+
+	// Replacing a bean declared as its own type would break whatever injects it as that type.
+	@Test
+	void keepsAndNamesAtStartupABuilderBeanDeclaredAsItsOwnType(CapturedOutput output) {
+		this.runner.withUserConfiguration(JdkBuilderBeanInjectedByItsType.class).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(context.getBean(ClientHttpRequestFactoryBuilder.class))
+				.isInstanceOf(JdkClientHttpRequestFactoryBuilder.class);
+			assertThat(output).containsOnlyOnce("event=unprotected_egress")
+				.contains("jdkBuilder (JdkClientHttpRequestFactoryBuilder bean: clients from Boot's builders get breaker, "
+						+ "bulkhead and retries, but no deadline");
+		});
+	}
+
+	@Test
+	void leavesARequestFactoryBuilderBeanAloneWhenTheStarterIsSwitchedOff() {
+		this.runner.withPropertyValues("tis.resilience.enabled=false")
+			.withBean("ownRequestFactoryBuilder", ClientHttpRequestFactoryBuilder.class, ClientHttpRequestFactoryBuilder::jdk)
+			.run((context) -> assertThat(context.getBean(ClientHttpRequestFactoryBuilder.class))
+				.isNotInstanceOf(ServiceClientHttpRequestFactoryBuilder.class));
+	}
+
+	interface LegacyApi {
+
+		@GetExchange("/legacy/api/people")
+		String people();
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ImportHttpServices(group = "legacy", types = LegacyApi.class)
+	static class LegacyGroup {
+
+	}
+
+	@Test
+	void givesTheDeadlineToAnHttpServiceGroupOverTheApplicationsRequestFactoryBuilder() {
+		legacyAnswersAfter15Seconds();
+		this.runner.withUserConfiguration(LegacyGroup.class)
+			.withPropertyValues("spring.http.serviceclient.legacy.base-url=" + server.baseUrl())
+			.withBean("ownRequestFactoryBuilder", ClientHttpRequestFactoryBuilder.class, ClientHttpRequestFactoryBuilder::jdk)
+			.run((context) -> {
+				LegacyApi api = context.getBean(LegacyApi.class);
+				long started = System.nanoTime();
+				assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(api::people)
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+				assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
 			});
 	}
 

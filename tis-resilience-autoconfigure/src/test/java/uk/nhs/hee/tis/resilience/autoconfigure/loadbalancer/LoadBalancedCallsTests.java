@@ -558,4 +558,26 @@ class LoadBalancedCallsTests {
 		});
 	}
 
+	@Configuration(proxyBeanMethods = false)
+	static class OnlyALoadBalancedRestClient {
+
+		@Bean
+		@LoadBalanced
+		RestClient.Builder loadBalancedRestClient() {
+			return RestClient.builder();
+		}
+
+	}
+
+	// Spring Cloud's WebClient retry filter exists once the property is on, but applies to @LoadBalanced ones only.
+	@Test
+	void namesNoWebClientRetryWhenNoWebClientIsLoadBalanced(CapturedOutput output) {
+		runner(url(first), url(second), OnlyALoadBalancedRestClient.class)
+			.withPropertyValues("spring.cloud.loadbalancer.retry.enabled=true")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(output).doesNotContain("event=load_balancer_retry_on");
+			});
+	}
+
 }
