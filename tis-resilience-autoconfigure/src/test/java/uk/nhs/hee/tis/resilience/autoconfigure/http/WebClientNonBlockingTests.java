@@ -115,4 +115,18 @@ class WebClientNonBlockingTests {
 		});
 	}
 
+	@Test
+	void keepsAndServesStaleCopiesAndProbesWithoutBlocking() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("me")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.stale-if-error=1m").run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).build();
+			assertThat(onAReactorThread(client, "/api/userinfo").block(Duration.ofSeconds(5))).isEqualTo("me");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			// Served in place of the failure answer, then in place of the open breaker's rejection (after a probe).
+			assertThat(onAReactorThread(client, "/api/userinfo").block(Duration.ofSeconds(5))).isEqualTo("me");
+			context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+			assertThat(onAReactorThread(client, "/api/userinfo").block(Duration.ofSeconds(5))).isEqualTo("me");
+		});
+	}
+
 }
