@@ -32,6 +32,7 @@ import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 import org.springframework.web.reactive.function.client.ExchangeStrategies;
+import org.springframework.web.reactive.function.client.WebClientRequestException;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
@@ -287,20 +288,51 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			StaleResponseCache.Key key = ResilientExchangeFilterFunction.this.staleResponses.keyFor(this.guard, uri, sent,
 					this.serviceToken);
+			if (response.statusCode().is4xxClientError()) {
+				ResilientExchangeFilterFunction.this.staleResponses.forget(key);
+				return null;
+			}
 			HttpHeaders headers = response.headers().asHttpHeaders();
 			return ResilientExchangeFilterFunction.this.staleResponses.mayKeep(key, response.statusCode(), headers)
 					? new BodyKeeper(key, response.statusCode(), headers) : null;
 		}
 
-		// When no attempt went on the wire (the breaker open, the bulkhead full), a probe runs the filters after
-		// this one, sending nothing, to learn what the request would carry; where that cannot be known, nothing.
+		/**
+		 * When no attempt went on the wire (the breaker open, the bulkhead full), a probe runs the filters after
+		 * this one on the request as it is, marked in its Reactor context so that the starter's connector answers
+		 * it without I/O, to learn what the request would carry; where that cannot be known, nothing. The probe
+		 * ends by the call's deadline; no probe runs inside another's (a filter calling the same service); and a
+		 * probe answered by another connector (a client mutated onto a connector of its own, which shares this
+		 * filter) turns probing off for this client, so at most one ever reaches the wire.
+		 */
 		private Mono<ClientResponse> kept() {
-			Mono<Void> learnt = Mono.empty();
-			if (this.wire.uri() == null && Boolean.TRUE.equals(ResilientExchangeFilterFunction.this.connectorRecords)) {
-				ClientRequest probe = ClientRequest.from(this.request).url(WireRecordingConnector.probe(this.request.url())).build();
-				learnt = this.next.exchange(probe).onErrorResume((ex) -> Mono.empty()).flatMap(ClientResponse::releaseBody);
-			}
-			return learnt.then(Mono.fromSupplier(this::staleResponse));
+			return Mono.deferContextual((context) -> {
+				Mono<Void> learnt = Mono.empty();
+				if (this.wire.uri() == null && !context.hasKey(WireRecordingConnector.PROBE)
+						&& Boolean.TRUE.equals(ResilientExchangeFilterFunction.this.connectorRecords)) {
+					learnt = this.next.exchange(this.request)
+						.contextWrite((probeContext) -> probeContext.put(WireRecordingConnector.PROBE, Boolean.TRUE))
+						.timeout(this.guard.policy().responseTimeout())
+						.flatMap((unexpected) -> {
+							probeReachedAnotherConnector();
+							return unexpected.releaseBody();
+						})
+						.onErrorResume((ex) -> {
+							// A connector's failure that is not the probe's end: another connector tried to send it. A
+							// filter's own failure or the deadline says nothing of the connector.
+							if (ex instanceof WebClientRequestException && !WireRecordingConnector.isProbeComplete(ex)) {
+								probeReachedAnotherConnector();
+							}
+							return Mono.empty();
+						});
+				}
+				return learnt.then(Mono.fromSupplier(this::staleResponse));
+			});
+		}
+
+		private void probeReachedAnotherConnector() {
+			this.wire.clear();
+			learnWhetherTheConnectorRecords(this.guard.name(), false);
 		}
 
 		private @Nullable ClientResponse staleResponse() {

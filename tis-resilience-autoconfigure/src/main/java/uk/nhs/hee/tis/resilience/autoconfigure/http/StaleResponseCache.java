@@ -125,6 +125,10 @@ final class StaleResponseCache {
 	 * same response, its body buffered (or, when the body is too large to keep, streamed on).
 	 */
 	ClientHttpResponse store(Key key, ClientHttpResponse response) throws IOException {
+		if (response.getStatusCode().is4xxClientError()) {
+			forget(key);
+			return response;
+		}
 		if (!mayKeep(key, response.getStatusCode(), response.getHeaders())) {
 			return response;
 		}
@@ -163,10 +167,22 @@ final class StaleResponseCache {
 		HttpHeaders headers = new HttpHeaders();
 		headers.putAll(responseHeaders);
 		if (body.length <= this.maxBodySize && mayKeep(key, status, responseHeaders)) {
+			// A copy never sets a cookie: it was meant for the caller who got it then, not for whoever is served it.
+			HttpHeaders kept = new HttpHeaders();
+			kept.putAll(responseHeaders);
+			kept.remove(HttpHeaders.SET_COOKIE);
 			Map<String, List<String>> vary = varyValues(key.requestHeaders(), responseHeaders);
-			this.entries.put(key, new Entry(status, headers, body, vary, System.nanoTime(), key.window()));
+			this.entries.put(key, new Entry(status, kept, body, vary, System.nanoTime(), key.window()));
 		}
 		return headers;
+	}
+
+	/**
+	 * Drops the copy kept for a request, when the service has since answered it definitively with something
+	 * else (a 4xx: access revoked, gone): the old answer must not be served in an outage after that.
+	 */
+	void forget(Key key) {
+		this.entries.invalidate(key);
 	}
 
 	/** The kept response for a request, marked stale, or null when none may be served. */

@@ -23,7 +23,6 @@ import org.springframework.http.client.reactive.AbstractClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpResponse;
-import org.springframework.web.util.UriComponentsBuilder;
 
 /**
  * A WebClient's connector that records each request as it goes on the wire, below every filter: its URI
@@ -32,17 +31,22 @@ import org.springframework.web.util.UriComponentsBuilder;
  * {@code User-Agent}, Reactor Netty's {@code Accept: *}{@code /*}) are the same for every caller and left
  * out unless a filter changed them.
  * <p>
- * It also answers a <em>probe</em> without any I/O: a request whose path starts with {@value #PROBE_PREFIX}
- * is written to a request that goes nowhere, so that the starter learns what a request would carry while
- * the service's breaker is open, without opening a connection to the failing service.
+ * It also answers a <em>probe</em> without any I/O: a request subscribed with {@link #PROBE} in its Reactor
+ * context is written to a request that goes nowhere, so that the starter learns what a request would carry
+ * while the service's breaker is open, without opening a connection to the failing service. The request
+ * itself is left as it is, so every filter sees the probe exactly as it would see the real request (a
+ * filter choosing a token by path, rewriting the URL or prefixing a gateway path does the same to both).
  */
 final class WireRecordingConnector implements ClientHttpConnector {
 
 	/** The request attribute holding the {@link Record} a request's headers are written to. */
 	static final String ATTRIBUTE = WireRecordingConnector.class.getName() + ".record";
 
-	/** The path prefix marking a probe; it survives a load balancer's rewriting of scheme, host and port. */
-	static final String PROBE_PREFIX = "/tis-resilience-probe";
+	/**
+	 * The Reactor context key marking a probe. Every connection asked for under it, the probe's own and any
+	 * a filter makes meanwhile through a connector like this one, is answered without I/O.
+	 */
+	static final String PROBE = WireRecordingConnector.class.getName() + ".probe";
 
 	private final ClientHttpConnector delegate;
 
@@ -57,25 +61,27 @@ final class WireRecordingConnector implements ClientHttpConnector {
 	@Override
 	public Mono<ClientHttpResponse> connect(HttpMethod method, URI uri,
 			Function<? super ClientHttpRequest, Mono<Void>> requestCallback) {
-		if (isProbe(uri)) {
+		return Mono.deferContextual((context) -> {
+			if (!context.hasKey(PROBE)) {
+				return this.delegate.connect(method, uri, (request) -> {
+					recordAtCommit(request);
+					return requestCallback.apply(request);
+				});
+			}
 			ProbeRequest probe = new ProbeRequest(method, uri);
 			recordAtCommit(probe);
 			return requestCallback.apply(probe).then(Mono.error(ProbeComplete::new));
-		}
-		return this.delegate.connect(method, uri, (request) -> {
-			recordAtCommit(request);
-			return requestCallback.apply(request);
 		});
 	}
 
-	/** A probe's URI: the request's, with the probe prefix before its path. */
-	static URI probe(URI uri) {
-		return UriComponentsBuilder.fromUri(uri).replacePath(PROBE_PREFIX + uri.getRawPath()).build(true).toUri();
-	}
-
-	private static boolean isProbe(URI uri) {
-		String path = uri.getRawPath();
-		return path != null && path.startsWith(PROBE_PREFIX);
+	/** Whether a failure is a probe's end at a connector like this one: nothing was sent. */
+	static boolean isProbeComplete(Throwable failure) {
+		for (Throwable t = failure; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+			if (t instanceof ProbeComplete) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	// The library's own headers are those on the request before the filters' request is written to it.
@@ -97,7 +103,7 @@ final class WireRecordingConnector implements ClientHttpConnector {
 
 		private volatile @Nullable HttpHeaders headers;
 
-		/** The URI as sent (a probe's without its prefix), or null when nothing was recorded. */
+		/** The URI as sent, or null when nothing was recorded. */
 		@Nullable URI uri() {
 			return this.uri;
 		}
@@ -124,15 +130,8 @@ final class WireRecordingConnector implements ClientHttpConnector {
 					sent.add(HttpHeaders.COOKIE, cookie.getName() + "=" + cookie.getValue());
 				}
 			});
-			URI sentUri = request.getURI();
-			if (isProbe(sentUri)) {
-				sentUri = UriComponentsBuilder.fromUri(sentUri)
-					.replacePath(sentUri.getRawPath().substring(PROBE_PREFIX.length()))
-					.build(true)
-					.toUri();
-			}
 			this.headers = sent;
-			this.uri = sentUri;
+			this.uri = request.getURI();
 		}
 
 	}

@@ -229,4 +229,23 @@ class StaleIfErrorTests {
 		});
 	}
 
+	@Test
+	void forgetsTheCopyOnceTheServiceAnswersForbiddenAndNeverReplaysASetCookie() {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(ok("{\"userName\":\"ada\"}").withHeader("Set-Cookie", "session=ada")));
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(userinfo(client, "ada").getHeaders().getFirst("Set-Cookie")).isEqualTo("session=ada");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			ResponseEntity<String> stale = userinfo(client, "ada");
+			assertThat(stale.getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			assertThat(stale.getHeaders().containsHeader("Set-Cookie")).isFalse();
+			// Access revoked: the old answer must not come back in the next outage.
+			server.stubFor(get("/profile/api/userinfo").willReturn(com.github.tomakehurst.wiremock.client.WireMock.forbidden()));
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"));
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			assertThatException().isThrownBy(() -> userinfo(client, "ada"));
+		});
+	}
+
 }

@@ -196,4 +196,145 @@ class WebClientStaleIfErrorTests {
 			});
 	}
 
+	private static void openBreaker(AssertableApplicationContext context) {
+		context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().transitionToForcedOpenState();
+	}
+
+	private static String answerOrFailure(WebClient client, String user) {
+		try {
+			return userinfo(client, user).getBody();
+		}
+		catch (RuntimeException ex) {
+			return "failed";
+		}
+	}
+
+	// The probe is the request as it is: a filter choosing the token by path gives it the token it gives the call.
+	@Test
+	void probesWithTheRequestAsItIsSoAPathSensitiveFilterKeysItAsTheCall() {
+		ExchangeFilterFunction tokenByPath = (request, next) -> {
+			boolean userApi = request.url().getPath().startsWith("/profile/api/");
+			String token = request.attribute("user").filter((user) -> userApi).map((user) -> user + "-token")
+				.orElse("system-token");
+			return next.exchange(ClientRequest.from(request).headers((headers) -> headers.setBearerAuth(token)).build());
+		};
+		profileAnswersEachUser("alice", "carol", "system");
+		this.runner.run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).filter(tokenByPath).build();
+			assertThat(client.get().uri(server.baseUrl() + "/profile/api/userinfo").retrieve().bodyToMono(String.class).block())
+				.isEqualTo("system's userinfo");
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("alice's userinfo");
+			openBreaker(context);
+			assertThat(answerOrFailure(client, "alice")).isEqualTo("alice's userinfo");
+			assertThat(answerOrFailure(client, "carol")).isEqualTo("failed");
+			server.verify(2, anyRequestedFor(anyUrl()));
+		});
+	}
+
+	@Test
+	void probesNothingOntoTheWireWhenALaterFilterPrefixesOrRewritesThePath() {
+		server.stubFor(get("/gw/profile/api/userinfo").willReturn(ok("through the gateway")));
+		ExchangeFilterFunction gateway = (request, next) -> next.exchange(ClientRequest.from(request)
+			.url(org.springframework.web.util.UriComponentsBuilder.fromUri(request.url())
+				.replacePath("/gw" + request.url().getRawPath())
+				.build(true)
+				.toUri())
+			.build());
+		this.runner.run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).filter(TOKEN_RELAY).filter(gateway).build();
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("through the gateway");
+			openBreaker(context);
+			assertThat(answerOrFailure(client, "alice")).isEqualTo("through the gateway");
+			assertThat(answerOrFailure(client, "bob")).isEqualTo("failed");
+			server.verify(1, anyRequestedFor(anyUrl()));
+		});
+	}
+
+	// A client mutated onto a connector of its own shares the filter: its first probe is the one that can
+	// reach the wire, and it turns probing off for good.
+	@Test
+	void letsAtMostOneProbeThroughAClientMutatedOntoAConnectorOfItsOwn(CapturedOutput output) {
+		profileAnswersEachUser("alice");
+		this.runner.run((context) -> {
+			WebClient client = relaying(context);
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("alice's userinfo");
+			WebClient own = client.mutate().clientConnector(new ReactorClientHttpConnector()).build();
+			openBreaker(context);
+			for (int i = 0; i < 5; i++) {
+				answerOrFailure(own, "alice");
+			}
+			server.verify(2, anyRequestedFor(anyUrl()));
+			assertThat(output).containsOnlyOnce("event=stale_if_error_not_kept service=profile");
+		});
+	}
+
+	@Test
+	void endsAProbeStuckInASlowFilterByTheDeadline() {
+		profileAnswersEachUser("alice");
+		java.util.concurrent.atomic.AtomicBoolean slow = new java.util.concurrent.atomic.AtomicBoolean();
+		ExchangeFilterFunction slowTokenServer = (request, next) -> slow.get()
+				? reactor.core.publisher.Mono.delay(Duration.ofSeconds(8)).then(next.exchange(request)) : next.exchange(request);
+		this.runner.run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).filter(TOKEN_RELAY).filter(slowTokenServer).build();
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("alice's userinfo");
+			openBreaker(context);
+			slow.set(true);
+			long started = System.nanoTime();
+			assertThat(answerOrFailure(client, "alice")).isEqualTo("failed");
+			// The service's response-timeout is 2 s.
+			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+		});
+	}
+
+	@Test
+	void runsNoProbeInsideAProbeWhenALaterFilterCallsTheSameService() {
+		profileAnswersEachUser("alice");
+		server.stubFor(get("/profile/csrf").willReturn(ok("t1")));
+		java.util.concurrent.atomic.AtomicReference<WebClient> self = new java.util.concurrent.atomic.AtomicReference<>();
+		java.util.concurrent.atomic.AtomicInteger nested = new java.util.concurrent.atomic.AtomicInteger();
+		ExchangeFilterFunction csrf = (request, next) -> {
+			if (request.url().getPath().equals("/profile/csrf")) {
+				return next.exchange(request);
+			}
+			if (nested.incrementAndGet() > 20) {
+				return reactor.core.publisher.Mono.error(new IllegalStateException("runaway nesting"));
+			}
+			return self.get()
+				.get()
+				.uri(server.baseUrl() + "/profile/csrf")
+				.retrieve()
+				.bodyToMono(String.class)
+				.flatMap((token) -> next.exchange(ClientRequest.from(request).header("X-CSRF", token).build()));
+		};
+		this.runner.run((context) -> {
+			WebClient client = context.getBean(WebClient.Builder.class).filter(TOKEN_RELAY).filter(csrf).build();
+			self.set(client);
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("alice's userinfo");
+			nested.set(0);
+			openBreaker(context);
+			answerOrFailure(client, "alice");
+			assertThat(nested.get()).isLessThanOrEqualTo(2);
+			server.verify(2, anyRequestedFor(anyUrl()));
+		});
+	}
+
+	@Test
+	void forgetsTheCopyOnceTheServiceAnswersForbiddenAndNeverReplaysASetCookie() {
+		server.stubFor(get("/profile/api/userinfo")
+			.willReturn(ok("alice's userinfo").withHeader(HttpHeaders.SET_COOKIE, "session=alice")));
+		this.runner.run((context) -> {
+			WebClient client = relaying(context);
+			assertThat(userinfo(client, "alice").getHeaders().getFirst(HttpHeaders.SET_COOKIE)).isEqualTo("session=alice");
+			profileFails();
+			ResponseEntity<String> stale = userinfo(client, "alice");
+			assertThat(stale.getBody()).isEqualTo("alice's userinfo");
+			assertThat(stale.getHeaders().containsHeader(HttpHeaders.SET_COOKIE)).isFalse();
+			server.resetAll();
+			server.stubFor(get("/profile/api/userinfo").willReturn(com.github.tomakehurst.wiremock.client.WireMock.forbidden()));
+			assertThat(answerOrFailure(client, "alice")).isEqualTo("failed");
+			profileFails();
+			assertThat(answerOrFailure(client, "alice")).isEqualTo("failed");
+		});
+	}
+
 }
