@@ -166,7 +166,8 @@ final class StaleResponseCache {
 	HttpHeaders keep(Key key, HttpStatusCode status, HttpHeaders responseHeaders, byte[] body) {
 		HttpHeaders headers = new HttpHeaders();
 		headers.putAll(responseHeaders);
-		if (body.length <= this.maxBodySize && mayKeep(key, status, responseHeaders)) {
+		if (body.length <= this.maxBodySize && mayKeep(key, status, responseHeaders)
+				&& WellFormedBodies.mayReplaceTheKeptCopy(responseHeaders, body)) {
 			// A copy never sets a cookie: it was meant for the caller who got it then, not for whoever is served it.
 			HttpHeaders kept = new HttpHeaders();
 			kept.putAll(responseHeaders);

@@ -248,4 +248,17 @@ class StaleIfErrorTests {
 		});
 	}
 
+	@Test
+	void neverReplacesAGoodCopyWithAWholeButMalformedJsonAnswer() {
+		stubUserinfo("ada", "{\"userName\":\"ada\"}");
+		this.runner.run((context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+			stubUserinfo("ada", "{\"userName\":\"a");
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"a");
+			server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+			assertThat(userinfo(client, "ada").getBody()).isEqualTo("{\"userName\":\"ada\"}");
+		});
+	}
+
 }

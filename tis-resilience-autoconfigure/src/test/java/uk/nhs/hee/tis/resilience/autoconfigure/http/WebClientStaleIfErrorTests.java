@@ -31,6 +31,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -334,6 +335,19 @@ class WebClientStaleIfErrorTests {
 			assertThat(answerOrFailure(client, "alice")).isEqualTo("failed");
 			profileFails();
 			assertThat(answerOrFailure(client, "alice")).isEqualTo("failed");
+		});
+	}
+
+	@Test
+	void neverReplacesAGoodCopyWithAWholeButMalformedJsonAnswer() {
+		server.stubFor(get("/profile/api/userinfo").willReturn(okJson("{\"userName\":\"alice\"}")));
+		this.runner.run((context) -> {
+			WebClient client = relaying(context);
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("{\"userName\":\"alice\"}");
+			server.stubFor(get("/profile/api/userinfo").willReturn(okJson("{\"userName\":\"al")));
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("{\"userName\":\"al");
+			profileFails();
+			assertThat(userinfo(client, "alice").getBody()).isEqualTo("{\"userName\":\"alice\"}");
 		});
 	}
 
