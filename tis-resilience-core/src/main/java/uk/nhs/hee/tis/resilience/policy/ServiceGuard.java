@@ -299,15 +299,17 @@ public final class ServiceGuard {
 				throw new ServiceUnavailableException(this.name, failure.reason(), failure.retryAfter(), null);
 			}
 			if (call.finishesAtHandOver()) {
-				finish(start, failure);
+				finish(start, failure, true);
 				return result;
 			}
 			return call.handOver(result, failure, new Completion(start));
 		}
 	}
 
-	private void finish(long start, GuardedCall.@Nullable Failure failure) {
-		this.bulkhead.onComplete();
+	private void finish(long start, GuardedCall.@Nullable Failure failure, boolean releaseBulkhead) {
+		if (releaseBulkhead) {
+			this.bulkhead.onComplete();
+		}
 		long elapsed = elapsed(start);
 		if (failure == null) {
 			this.circuitBreaker.onSuccess(elapsed, TimeUnit.NANOSECONDS);
@@ -499,10 +501,20 @@ public final class ServiceGuard {
 
 		private boolean budgetExhausted;
 
-		private volatile boolean slotHeld;
+		/**
+		 * Whether the current attempt holds a bulkhead slot. Given back exactly once, whoever gets there first:
+		 * a caller's cancel can race the attempt's own end on another thread.
+		 */
+		private final AtomicBoolean slotHeld = new AtomicBoolean();
 
 		Admission(long start) {
-			this.completion = new Completion(start);
+			this.completion = new Completion(start, this);
+		}
+
+		private void releaseSlot() {
+			if (this.slotHeld.getAndSet(false)) {
+				ServiceGuard.this.bulkhead.onComplete();
+			}
 		}
 
 		/**
@@ -521,7 +533,11 @@ public final class ServiceGuard {
 				this.completion.finished.set(true);
 				throw rejected(Reason.BULKHEAD_FULL, null);
 			}
-			this.slotHeld = true;
+			this.slotHeld.set(true);
+			if (this.completion.finished.get()) {
+				// Cancelled while the slot was being taken: nothing will end this attempt, so give it back now.
+				releaseSlot();
+			}
 		}
 
 		/**
@@ -546,8 +562,7 @@ public final class ServiceGuard {
 				this.budgetExhausted = decision == RetryDecision.BUDGET_EXHAUSTED;
 				return null;
 			}
-			this.slotHeld = false;
-			ServiceGuard.this.bulkhead.onComplete();
+			releaseSlot();
 			return Duration.ofNanos(backoffNanos(attempt, retryAfter));
 		}
 
@@ -563,8 +578,7 @@ public final class ServiceGuard {
 			if (isOpen()) {
 				return false;
 			}
-			this.slotHeld = false;
-			ServiceGuard.this.bulkhead.onComplete();
+			releaseSlot();
 			ServiceGuard.this.listener.onFailover(ServiceGuard.this.name);
 			return true;
 		}
@@ -592,9 +606,7 @@ public final class ServiceGuard {
 		 */
 		public ServiceUnavailableException failed(Reason reason, Throwable cause, boolean onOutlier) {
 			if (onOutlier && this.completion.finished.compareAndSet(false, true)) {
-				if (this.slotHeld) {
-					ServiceGuard.this.bulkhead.onComplete();
-				}
+				releaseSlot();
 				ServiceGuard.this.circuitBreaker.releasePermission();
 				ServiceGuard.this.listener.onCall(ServiceGuard.this.name, CallOutcome.of(reason),
 						System.nanoTime() - this.completion.start);
@@ -621,9 +633,7 @@ public final class ServiceGuard {
 		 */
 		public void cancelled() {
 			if (this.completion.finished.compareAndSet(false, true)) {
-				if (this.slotHeld) {
-					ServiceGuard.this.bulkhead.onComplete();
-				}
+				releaseSlot();
 				ServiceGuard.this.circuitBreaker.releasePermission();
 			}
 		}
@@ -669,8 +679,16 @@ public final class ServiceGuard {
 
 		private final AtomicBoolean finished = new AtomicBoolean();
 
+		/** The non-blocking call this completes, whose attempt's slot is given back once; null for execute(). */
+		private final @Nullable Admission admission;
+
 		Completion(long start) {
+			this(start, null);
+		}
+
+		Completion(long start, @Nullable Admission admission) {
 			this.start = start;
+			this.admission = admission;
 		}
 
 		@Override
@@ -678,7 +696,10 @@ public final class ServiceGuard {
 			if (!this.finished.compareAndSet(false, true)) {
 				return;
 			}
-			ServiceGuard.this.finish(this.start, failure);
+			if (this.admission != null) {
+				this.admission.releaseSlot();
+			}
+			ServiceGuard.this.finish(this.start, failure, this.admission == null);
 		}
 
 		@Override

@@ -164,4 +164,34 @@ class ServiceGuardTests {
 		assertThat(this.registry.circuitBreakerRegistry().getAllCircuitBreakers()).hasSize(4);
 	}
 
+	// A reactive caller's cancel runs on its own thread while the attempt ends on another: whichever order they
+	// come in, the attempt's bulkhead slot is given back exactly once (the bulkhead here has one slot).
+	@Test
+	void givesAnAttemptsSlotBackOnceWhenACancelRacesTheRetryDecisionOrTheAnswer() {
+		ServiceGuard.Admission cancelledFirst = this.guard.admit();
+		cancelledFirst.startAttempt();
+		cancelledFirst.cancelled();
+		cancelledFirst.retryDelay(1, true, Reason.SERVER_ERROR, true, null);
+		cancelledFirst.completion().finish((GuardedCall.Failure) null);
+		assertThat(this.guard.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(1);
+		ServiceGuard.Admission retriedFirst = this.guard.admit();
+		retriedFirst.startAttempt();
+		assertThat(retriedFirst.retryDelay(1, true, Reason.SERVER_ERROR, true, null)).isNotNull();
+		retriedFirst.cancelled();
+		assertThat(this.guard.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(1);
+		ServiceGuard.Admission answeredFirst = this.guard.admit();
+		answeredFirst.startAttempt();
+		answeredFirst.completion().finish((GuardedCall.Failure) null);
+		answeredFirst.cancelled();
+		assertThat(this.guard.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(1);
+	}
+
+	@Test
+	void givesBackASlotTakenForACallCancelledMeanwhile() {
+		ServiceGuard.Admission admission = this.guard.admit();
+		admission.cancelled();
+		admission.startAttempt();
+		assertThat(this.guard.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(1);
+	}
+
 }

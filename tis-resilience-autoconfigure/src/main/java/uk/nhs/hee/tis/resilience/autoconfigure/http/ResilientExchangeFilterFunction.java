@@ -61,6 +61,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 	private static final Log logger = LogFactory.getLog(ResilientExchangeFilterFunction.class);
 
+	/** The Reactor context key of a call made while a probe runs: it never probes in turn. */
+	private static final String INSIDE_A_PROBE = ResilientExchangeFilterFunction.class.getName() + ".insideAProbe";
+
 	private final ServiceGuardRegistry registry;
 
 	private final ServiceResolver resolver;
@@ -81,6 +84,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	 * would really be sent.
 	 */
 	private volatile @Nullable Boolean connectorRecords;
+
+	/** Whether a probe has once been answered by the starter's connector, sending nothing. */
+	private final AtomicBoolean probeConfirmed = new AtomicBoolean();
+
+	/** Whether a probe is running, while none has yet been confirmed: until then, one at a time. */
+	private final AtomicBoolean probeInFlight = new AtomicBoolean();
 
 	/** This client's codecs, as its last response had them: a stale copy is read with the same. */
 	private volatile ExchangeStrategies strategies = ExchangeStrategies.withDefaults();
@@ -145,7 +154,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			catch (ServiceUnavailableException ex) {
 				call = Mono.error(ex);
 				if (copies != null) {
-					call = copies.servedInstead(call);
+					call = copies.servedInstead(call, true);
 				}
 				return (observed != null) ? observedUntilHandedOver(call, observed) : call;
 			}
@@ -161,7 +170,12 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				}
 			});
 			if (copies != null) {
-				call = copies.servedInstead(call);
+				call = copies.servedInstead(call, false);
+			}
+			if (context.hasKey(WireRecordingConnector.PROBE)) {
+				// A call a filter makes while a probe of another call runs (fetching a token) is a call of its own:
+				// really sent. It may not probe in turn.
+				call = call.contextWrite((own) -> own.delete(WireRecordingConnector.PROBE).put(INSIDE_A_PROBE, Boolean.TRUE));
 			}
 			return (observed != null) ? observedUntilHandedOver(call, observed) : call;
 		});
@@ -265,16 +279,21 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		/**
 		 * The call, with the kept copy in place of a failure: an error that is the service failing, or a
 		 * failure response (5xx, 408, 429) whose body is then released unread.
+		 * @param rejected whether the call was rejected at admission (the breaker open, the bulkhead full),
+		 * before any attempt: only then may a probe learn what the request would carry. It runs at once, on the
+		 * caller's own thread, as the call would have; after an attempt a probe would run on an I/O thread,
+		 * where a filter reading anything thread-bound would give it someone else's credentials.
 		 */
-		Mono<ClientResponse> servedInstead(Mono<ClientResponse> call) {
+		Mono<ClientResponse> servedInstead(Mono<ClientResponse> call, boolean rejected) {
 			return call.flatMap((response) -> {
 				if (HttpFailureClassifier.reasonForStatus(response.statusCode().value()) == null) {
 					return Mono.just(response);
 				}
-				return kept().flatMap((stale) -> response.releaseBody().onErrorResume((ex) -> Mono.empty()).thenReturn(stale))
+				return kept(false).flatMap((stale) -> response.releaseBody().onErrorResume((ex) -> Mono.empty()).thenReturn(stale))
 					.defaultIfEmpty(response);
 			}).onErrorResume((ex) -> ex instanceof ServiceUnavailableException
-					|| HttpFailureClassifier.reasonForException(ex) != null, (ex) -> kept().switchIfEmpty(Mono.error(ex)));
+					|| HttpFailureClassifier.reasonForException(ex) != null,
+					(ex) -> kept(rejected).switchIfEmpty(Mono.error(ex)));
 		}
 
 		/** Keeps the copy, when it may be kept, of the good answer a caller is about to read; or null. */
@@ -298,36 +317,64 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		}
 
 		/**
-		 * When no attempt went on the wire (the breaker open, the bulkhead full), a probe runs the filters after
-		 * this one on the request as it is, marked in its Reactor context so that the starter's connector answers
-		 * it without I/O, to learn what the request would carry; where that cannot be known, nothing. The probe
-		 * ends by the call's deadline; no probe runs inside another's (a filter calling the same service); and a
-		 * probe answered by another connector (a client mutated onto a connector of its own, which shares this
-		 * filter) turns probing off for this client, so at most one ever reaches the wire.
+		 * The kept copy for what the request carried on the wire. When it was rejected before any attempt (the
+		 * breaker open, the bulkhead full), a probe runs the filters after this one on the request as it is,
+		 * marked in its Reactor context so that the starter's connector answers it without I/O, and marked as
+		 * an attribute too, so that if a filter lost the context on the way the connector still ends it before
+		 * a byte of it is written. The probe ends by the call's deadline and never runs inside another probe.
+		 * Until a probe has once been answered that way, one runs at a time; a probe that another connector
+		 * answered (a client mutated onto a connector of its own shares this filter) turns probing off.
 		 */
-		private Mono<ClientResponse> kept() {
+		private Mono<ClientResponse> kept(boolean rejected) {
 			return Mono.deferContextual((context) -> {
+				ResilientExchangeFilterFunction filter = ResilientExchangeFilterFunction.this;
+				boolean probe = rejected && this.wire.uri() == null && !context.hasKey(WireRecordingConnector.PROBE)
+						&& !context.hasKey(INSIDE_A_PROBE) && Boolean.TRUE.equals(filter.connectorRecords);
+				boolean gated = probe && !filter.probeConfirmed.get();
+				if (gated && !filter.probeInFlight.compareAndSet(false, true)) {
+					probe = false;
+					gated = false;
+				}
 				Mono<Void> learnt = Mono.empty();
-				if (this.wire.uri() == null && !context.hasKey(WireRecordingConnector.PROBE)
-						&& Boolean.TRUE.equals(ResilientExchangeFilterFunction.this.connectorRecords)) {
-					learnt = this.next.exchange(this.request)
+				if (probe) {
+					boolean releaseGate = gated;
+					learnt = this.next
+						.exchange(ClientRequest.from(this.request).attribute(WireRecordingConnector.PROBE_ATTRIBUTE, Boolean.TRUE).build())
 						.contextWrite((probeContext) -> probeContext.put(WireRecordingConnector.PROBE, Boolean.TRUE))
 						.timeout(this.guard.policy().responseTimeout())
-						.flatMap((unexpected) -> {
-							probeReachedAnotherConnector();
-							return unexpected.releaseBody();
+						.flatMap((answer) -> {
+							// An answer is fine when the probe was recorded and ended (a filter turned its end into a
+							// response); otherwise another connector sent it.
+							if (!this.wire.probed()) {
+								probeReachedAnotherConnector();
+							}
+							return answer.releaseBody();
 						})
 						.onErrorResume((ex) -> {
 							// A connector's failure that is not the probe's end: another connector tried to send it. A
 							// filter's own failure or the deadline says nothing of the connector.
-							if (ex instanceof WebClientRequestException && !WireRecordingConnector.isProbeComplete(ex)) {
+							if (!this.wire.probed() && ex instanceof WebClientRequestException
+									&& !WireRecordingConnector.isProbeComplete(ex)) {
 								probeReachedAnotherConnector();
 							}
 							return Mono.empty();
-						});
+						})
+						// Before the caller hears of it, so that the next call finds the gate open and the probe known.
+						.doOnTerminate(() -> probeEnded(releaseGate))
+						.doOnCancel(() -> probeEnded(releaseGate));
 				}
 				return learnt.then(Mono.fromSupplier(this::staleResponse));
 			});
+		}
+
+		private void probeEnded(boolean releaseGate) {
+			ResilientExchangeFilterFunction filter = ResilientExchangeFilterFunction.this;
+			if (this.wire.probed()) {
+				filter.probeConfirmed.set(true);
+			}
+			if (releaseGate) {
+				filter.probeInFlight.set(false);
+			}
 		}
 
 		private void probeReachedAnotherConnector() {

@@ -48,6 +48,13 @@ final class WireRecordingConnector implements ClientHttpConnector {
 	 */
 	static final String PROBE = WireRecordingConnector.class.getName() + ".probe";
 
+	/**
+	 * The request attribute marking a probe, for when a filter lost the Reactor context on the way: the
+	 * connector then connects as for any request, but ends the probe before a byte of the request is
+	 * written (no request reaches the service; at most a pooled connection is taken, or a new one opened).
+	 */
+	static final String PROBE_ATTRIBUTE = PROBE;
+
 	private final ClientHttpConnector delegate;
 
 	WireRecordingConnector(ClientHttpConnector delegate) {
@@ -89,10 +96,12 @@ final class WireRecordingConnector implements ClientHttpConnector {
 		Map<String, List<String>> libraryDefaults = new HashMap<>();
 		request.getHeaders().forEach((name, values) -> libraryDefaults.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
 		request.beforeCommit(() -> {
+			boolean probe = request instanceof ProbeRequest || request.getAttributes().containsKey(PROBE_ATTRIBUTE);
 			if (request.getAttributes().get(ATTRIBUTE) instanceof Record record) {
-				record.record(request, libraryDefaults);
+				record.record(request, libraryDefaults, probe);
 			}
-			return Mono.empty();
+			// A probe that reached a real request (a filter lost its context) ends here, before anything is written.
+			return (probe && !(request instanceof ProbeRequest)) ? Mono.error(new ProbeComplete()) : Mono.empty();
 		});
 	}
 
@@ -102,6 +111,8 @@ final class WireRecordingConnector implements ClientHttpConnector {
 		private volatile @Nullable URI uri;
 
 		private volatile @Nullable HttpHeaders headers;
+
+		private volatile boolean probed;
 
 		/** The URI as sent, or null when nothing was recorded. */
 		@Nullable URI uri() {
@@ -116,9 +127,15 @@ final class WireRecordingConnector implements ClientHttpConnector {
 		void clear() {
 			this.uri = null;
 			this.headers = null;
+			this.probed = false;
 		}
 
-		private void record(ClientHttpRequest request, Map<String, List<String>> libraryDefaults) {
+		/** Whether what was recorded came from a probe that this connector ended, sending nothing. */
+		boolean probed() {
+			return this.probed;
+		}
+
+		private void record(ClientHttpRequest request, Map<String, List<String>> libraryDefaults, boolean probe) {
 			HttpHeaders sent = new HttpHeaders();
 			request.getHeaders().forEach((name, values) -> {
 				if (!values.equals(libraryDefaults.get(name.toLowerCase(Locale.ROOT)))) {
@@ -132,6 +149,7 @@ final class WireRecordingConnector implements ClientHttpConnector {
 			});
 			this.headers = sent;
 			this.uri = request.getURI();
+			this.probed = probe;
 		}
 
 	}
