@@ -168,10 +168,12 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 		boolean trusted = snapshot != null && !isExpired(snapshot, now);
 		boolean stale = fetchedAt == null
 				|| Duration.between(fetchedAt, now).compareTo(this.settings.refreshInterval().multipliedBy(2)) > 0;
+		// The count before the causes, which are counted first: every failure counted here has its cause below.
+		long failed = this.failedFetches.get();
 		Map<String, Long> causes = new TreeMap<>();
 		this.failuresByCause.forEach((cause, count) -> causes.put(cause, count.get()));
 		return new Status(trusted ? snapshot.keys().size() : 0, fetchedAt, stale, this.lastAttempt, this.lastFailure,
-				this.fetches.get(), this.failedFetches.get(), Map.copyOf(causes), this.unknownKidFetches.get(),
+				this.fetches.get(), failed, Map.copyOf(causes), this.unknownKidFetches.get(),
 				this.rateLimitedUnknownKids.get());
 	}
 
@@ -257,8 +259,9 @@ public final class ResilientJwkSetSource implements JWKSource<SecurityContext>, 
 			return true;
 		}
 		catch (IOException | ParseException | RuntimeException ex) {
-			this.failedFetches.incrementAndGet();
+			// The cause first: whoever sees the failure counted also sees why.
 			this.failuresByCause.computeIfAbsent(cause(ex), (key) -> new AtomicLong()).incrementAndGet();
+			this.failedFetches.incrementAndGet();
 			this.failuresInARow++;
 			String failure = ex.getClass().getSimpleName() + ": " + ex.getMessage();
 			if (this.failuresInARow == 1 || !failure.equals(this.lastFailure)) {

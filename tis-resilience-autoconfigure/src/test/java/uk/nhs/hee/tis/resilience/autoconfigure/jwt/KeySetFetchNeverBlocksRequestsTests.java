@@ -246,6 +246,7 @@ class KeySetFetchNeverBlocksRequestsTests {
 		// One fetch on the wire for the whole burst, and it ends at its 2 s total deadline.
 		await().atMost(Duration.ofSeconds(5)).until(() -> source.status().failedFetches() >= 1);
 		assertThat(source.status().failuresByCause()).containsEntry("timeout", 1L);
+		assertThat(source.status().failedFetches()).isEqualTo(1);
 		assertThat(fetchesOnTheWire() - before).isEqualTo(1);
 		// Tokens of the keys already known are still accepted.
 		assertThat(call(app, "/api/me", valid)[0]).isEqualTo(200);
