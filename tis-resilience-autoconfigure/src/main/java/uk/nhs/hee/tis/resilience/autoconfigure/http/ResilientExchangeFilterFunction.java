@@ -110,6 +110,8 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		this.instances = instances;
 		this.observations = observations;
 		this.staleResponses = staleResponses;
+		// The failure mark is drawn from SecureRandom, which reads /dev/urandom: at startup, never on an event loop.
+		FailureResponseMark.of(ResilientExchangeFilterFunction.class.getSimpleName());
 	}
 
 	/**
