@@ -71,15 +71,15 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 				goals.add(new Goal("/api/status keeps >= 95% of its healthy throughput", kept >= 0.95,
 						percent(kept) + " kept"));
 				long p99Before = percentile(select(mode, "/api/status", "before"), 0.99);
-				long p99During = percentile(select(mode, "/api/status", "during"), 0.99);
-				// The p99 of a short phase is its second-worst sample or so: on two shared cores it moves by
-				// tens of ms between two healthy phases. A pile-up of threads costs seconds, not that.
-				goals.add(new Goal("/api/status p99 within 1.2x healthy (or 25 ms over it)",
-						p99During <= Math.max(1.2 * p99Before, p99Before + 25_000),
-						millis(p99During) + " vs " + millis(p99Before) + " ms"));
+				goals.add(tail("/api/status p99 within 1.2x healthy (or 25 ms over it)", select(mode, "/api/status", "during"),
+						Math.max((long) (1.2 * p99Before), p99Before + 25_000), millis(p99Before) + " ms healthy p99"));
+				// An answer at the deadline still does what a healthy answer does besides its call to Profile: the
+				// slack is the healthy phase's own slowest answer (at least 250 ms), measured in the same run.
+				long healthySlowest = percentile(select(mode, "/api/trainees", "before"), 1.0);
+				long deadline = (PROFILE_RESPONSE_TIMEOUT_MILLIS * 1000) + Math.max(250_000, healthySlowest);
 				long slowest = percentile(select(mode, "/api/trainees", "during"), 1.0);
-				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s)",
-						slowest <= (PROFILE_RESPONSE_TIMEOUT_MILLIS + 250) * 1000, "slowest " + millis(slowest) + " ms"));
+				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s, plus the healthy phase's slowest answer)",
+						slowest <= deadline, "slowest " + millis(slowest) + " ms, healthy slowest " + millis(healthySlowest) + " ms"));
 				long healthy = percentile(select(mode, "/api/trainees", "before"), 0.5);
 				long median = percentile(select(mode, "/api/trainees", "during"), 0.5);
 				goals.add(new Goal("/api/trainees answers within a few ms once the breaker is open (median no more than 5 ms over healthy)",
@@ -108,9 +108,8 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 			}
 			case D7 -> {
 				long healthyP99 = percentile(select(mode, "/api/trainees", "before"), 0.99);
-				// A window of 80 answers on two shared cores: its p99 is its second-slowest, which moves by a hundred
-				// ms between two healthy phases. The slack is the healthy phase's own slowest answer; a caller that
-				// paid for the bad instance (a connect or response timeout) would take a second or more.
+				// The threshold allows the healthy phase's own slowest answer: a caller that paid for the bad instance
+				// (a connect or response timeout) takes a second or more, which is what the goal exists to catch.
 				long healthySlowest = percentile(select(mode, "/api/trainees", "before"), 1.0);
 				for (DrillRun.FaultWindow window : this.faultWindows) {
 					List<Sample> settled = select(mode, "/api/trainees", "during").stream()
@@ -120,13 +119,10 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 					goals.add(new Goal("/api/trainees while one instance " + window.name() + ": under 1% failed from "
 							+ EJECTION_MILLIS / 1000 + " s into the fault (the instance ejected or failed over by then)",
 							!settled.isEmpty() && failed * 100 < settled.size(), failed + " of " + settled.size()));
-					long p99 = percentile(settled, 0.99);
-					goals.add(new Goal("/api/trainees while one instance " + window.name()
+					goals.add(tail("/api/trainees while one instance " + window.name()
 							+ ": p99 within 1.2x healthy, or within the healthy phase's slowest answer, from "
-							+ EJECTION_MILLIS / 1000 + " s in",
-							p99 >= 0 && p99 <= Math.max(1.2 * healthyP99, healthySlowest),
-							millis(p99) + " vs " + millis(healthyP99) + " ms healthy p99, " + millis(healthySlowest)
-									+ " ms healthy slowest"));
+							+ EJECTION_MILLIS / 1000 + " s in", settled, Math.max((long) (1.2 * healthyP99), healthySlowest),
+							millis(healthyP99) + " ms healthy p99, " + millis(healthySlowest) + " ms healthy slowest"));
 				}
 			}
 			case D6 -> {
@@ -154,6 +150,38 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 		return new Goal("/api/trainees recovers no later than 1 s after the run without the starter", met,
 				((recovery < 0) ? "not within the phase" : millis(recovery * 1000) + " ms") + " vs "
 						+ ((without < 0) ? "not within the phase" : millis(without * 1000) + " ms") + " without");
+	}
+
+	/**
+	 * A tail-latency goal judged by counting, not by one order statistic: met when no more of the phase's
+	 * answers are slower than {@code limitMicros} than a phase whose answers each had a 1% chance of it would
+	 * show, at 99.9% one-sided ({@link #slowAllowed(int)}). The p99 of a 10 s phase is its second-slowest
+	 * answer or so, and one stall of two shared cores moves it by tens of ms; a pile-up of threads or a
+	 * missing deadline makes most answers slow, which no allowance hides (decision record 0024).
+	 */
+	static Goal tail(String description, List<Sample> phase, long limitMicros, String healthy) {
+		long slow = phase.stream().filter((s) -> s.latencyMicros() > limitMicros).count();
+		int allowed = slowAllowed(phase.size());
+		return new Goal(description, !phase.isEmpty() && slow <= allowed,
+				"p99 " + millis(percentile(phase, 0.99)) + " ms vs " + healthy + "; " + slow + " of " + phase.size()
+						+ " over " + millis(limitMicros) + " ms, " + allowed + " allowed");
+	}
+
+	/**
+	 * How many of {@code n} answers may be over a 1% tail by chance: the least {@code k} with
+	 * P(X > k) < 0.001 for X ~ Binomial(n, 0.01). 80 answers allow 5, 200 allow 8, 1 000 allow 21.
+	 */
+	static int slowAllowed(int n) {
+		double p = 0.01;
+		double mass = Math.pow(1 - p, n);
+		double below = mass;
+		int k = 0;
+		while (1 - below >= 0.001 && k < n) {
+			mass = mass * (n - k) / (k + 1) * p / (1 - p);
+			below += mass;
+			k++;
+		}
+		return k;
 	}
 
 	static double fraction(List<Sample> samples, Predicate<Sample> test) {
