@@ -27,6 +27,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
 import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
@@ -40,6 +41,9 @@ import org.springframework.http.MediaType;
 import org.springframework.http.client.AbstractClientHttpRequest;
 import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpResponse;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.mock.http.client.reactive.MockClientHttpRequest;
+import org.springframework.mock.http.client.reactive.MockClientHttpResponse;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
@@ -56,6 +60,11 @@ import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilience
  * (which has the guard interceptor) against one built bare, both on a request factory that answers at
  * once. The differences are the reactive and the blocking guard's cost per call as a client sees it;
  * {@code GuardBenchmark} measures the guard alone.
+ * <p>
+ * The connector pair measures what the exchange-function pair leaves out: a WebClient from Boot's builder
+ * sends through the connector Boot built, which the starter wraps (it records requests for stale-if-error
+ * and keeps each service's connect-timeout), against one built bare on the same connector, which answers
+ * at once.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -76,6 +85,10 @@ public class ReactiveGuardBenchmark {
 
 	private RestClient protectedRestClient;
 
+	private WebClient protectedConnectorClient;
+
+	private WebClient bareConnectorClient;
+
 	private RestClient bareRestClient;
 
 	@Setup
@@ -89,6 +102,8 @@ public class ReactiveGuardBenchmark {
 		this.bareClient = WebClient.builder().exchangeFunction(ANSWERS_AT_ONCE).build();
 		this.protectedRestClient = this.app.getBean(RestClient.Builder.class).build();
 		this.bareRestClient = RestClient.builder().requestFactory(AnswersAtOnce.FACTORY).build();
+		this.protectedConnectorClient = this.app.getBean(WebClient.Builder.class).build();
+		this.bareConnectorClient = WebClient.builder().clientConnector(CONNECTOR_ANSWERS_AT_ONCE).build();
 	}
 
 	@TearDown
@@ -116,6 +131,28 @@ public class ReactiveGuardBenchmark {
 		return this.protectedClient.get().uri("http://profile:8080/api/userinfo").retrieve().bodyToMono(String.class).block();
 	}
 
+	@Benchmark
+	public String bareConnectorChain() {
+		return this.bareConnectorClient.get().uri("http://profile:8080/api/userinfo").retrieve().bodyToMono(String.class)
+			.block();
+	}
+
+	@Benchmark
+	public String protectedConnectorChain() {
+		return this.protectedConnectorClient.get().uri("http://profile:8080/api/userinfo").retrieve()
+			.bodyToMono(String.class).block();
+	}
+
+	/** A connector that answers 200 {@code answer} at once, once the request is written. */
+	private static final ClientHttpConnector CONNECTOR_ANSWERS_AT_ONCE = (method, uri, requestCallback) -> requestCallback
+		.apply(new MockClientHttpRequest(method, uri))
+		.then(Mono.fromSupplier(() -> {
+			MockClientHttpResponse response = new MockClientHttpResponse(HttpStatus.OK);
+			response.getHeaders().setContentType(MediaType.TEXT_PLAIN);
+			response.setBody("answer");
+			return response;
+		}));
+
 	@SpringBootConfiguration
 	@ImportAutoConfiguration({ TisResilienceAutoConfiguration.class, ReactiveHttpClientAutoConfiguration.class,
 			WebClientAutoConfiguration.class, ReactiveHttpClientResilienceAutoConfiguration.class,
@@ -126,6 +163,12 @@ public class ReactiveGuardBenchmark {
 		@Bean
 		ClientHttpRequestFactoryBuilder<ClientHttpRequestFactory> answersAtOnce() {
 			return (settings) -> AnswersAtOnce.FACTORY;
+		}
+
+		/** The application's own connector builder, which the starter wraps as it wraps Boot's. */
+		@Bean
+		ClientHttpConnectorBuilder<ClientHttpConnector> connectorAnswersAtOnce() {
+			return (settings) -> CONNECTOR_ANSWERS_AT_ONCE;
 		}
 
 	}

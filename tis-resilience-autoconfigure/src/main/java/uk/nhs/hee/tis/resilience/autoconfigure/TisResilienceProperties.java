@@ -245,8 +245,8 @@ public record TisResilienceProperties(@DefaultValue("true") boolean enabled, @De
 	 * out is inherited.
 	 *
 	 * @param url Outbound requests whose URL starts with this one belong to this service.
-	 * @param connectTimeout How long to wait for a connection (blocking clients; a WebClient connection is
-	 * bounded by response-timeout).
+	 * @param connectTimeout How long to wait for a connection (for WebClient, on a Reactor Netty connector that
+	 * Boot built).
 	 * @param responseTimeout Deadline for one attempt of the whole exchange, response body included.
 	 * @param circuitBreaker Circuit breaker settings.
 	 * @param bulkhead Bulkhead settings.

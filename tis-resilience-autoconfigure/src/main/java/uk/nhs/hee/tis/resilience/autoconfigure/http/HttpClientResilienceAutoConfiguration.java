@@ -64,7 +64,7 @@ public final class HttpClientResilienceAutoConfiguration {
 
 	@Bean
 	UnprotectedEgressReport tisUnprotectedEgressReport(org.springframework.beans.factory.ListableBeanFactory beanFactory,
-			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
+			ObjectProvider<PartlyProtectedClients> protectedClients) {
 		return new UnprotectedEgressReport(beanFactory, protectedClients);
 	}
 

@@ -6,10 +6,8 @@ import java.util.List;
 import io.micrometer.observation.ObservationRegistry;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -58,7 +56,7 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	UnprotectedEgressReport tisUnprotectedEgressReport(ListableBeanFactory beanFactory,
-			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
+			ObjectProvider<PartlyProtectedClients> protectedClients) {
 		return new UnprotectedEgressReport(beanFactory, protectedClients);
 	}
 
@@ -79,32 +77,13 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 	}
 
 	/**
-	 * Protects {@code WebClient} and {@code WebClient.Builder} beans built by hand (a {@code @LoadBalanced}
-	 * builder, a client library's bean): the guard filter first in their chain, and, when they have no
-	 * connector of their own, the connector Boot built, as Boot's builder has it (with the application's
-	 * client settings, recording requests for stale-if-error), instead of a default one Spring would
-	 * create.
+	 * Protects {@code WebClient}, {@code WebClient.Builder}, {@code ClientHttpConnector} and
+	 * {@code ClientHttpConnectorBuilder} beans declared by hand ({@link ResilientWebClientBeanPostProcessor}).
 	 */
 	@Bean
-	static BeanPostProcessor tisResilientWebClientBeanPostProcessor(
+	static ResilientWebClientBeanPostProcessor tisResilientWebClientBeanPostProcessor(
 			ObjectProvider<ResilientExchangeFilterFunction> filter, ObjectProvider<ClientHttpConnector> connector) {
-		return new BeanPostProcessor() {
-
-			@Override
-			public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
-				if (bean instanceof WebClient client) {
-					WebClient.Builder builder = client.mutate().filters((filters) -> addFirst(filters, filter.getObject()));
-					useBootsConnectorIfNone(builder, connector);
-					return builder.build();
-				}
-				if (bean instanceof WebClient.Builder builder) {
-					builder.filters((filters) -> addFirst(filters, filter.getObject()));
-					useBootsConnectorIfNone(builder, connector);
-				}
-				return bean;
-			}
-
-		};
+		return new ResilientWebClientBeanPostProcessor(filter, connector);
 	}
 
 	// Spring's builder keeps null until a connector (or an exchange function) is set, and creates its default
@@ -147,7 +126,7 @@ public final class ReactiveHttpClientResilienceAutoConfiguration {
 		@Bean
 		@Order(Ordered.LOWEST_PRECEDENCE)
 		ClientHttpConnectorBuilderCustomizer<ClientHttpConnectorBuilder<?>> tisWireRecordingConnectorCustomizer() {
-			return (builder) -> (settings) -> new WireRecordingConnector(builder.build(settings));
+			return ResilientWebClientBeanPostProcessor.RecordingConnectorBuilder::new;
 		}
 
 	}

@@ -19,6 +19,7 @@ import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.util.context.Context;
 import reactor.util.context.ContextView;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -84,6 +85,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 	 * would really be sent.
 	 */
 	private volatile @Nullable Boolean connectorRecords;
+
+	/** Whether this client was named as sending through a connector of its own. */
+	private volatile boolean ownConnectorNamed;
 
 	/** Whether a probe has once been answered by the starter's connector, sending nothing. */
 	private final AtomicBoolean probeConfirmed = new AtomicBoolean();
@@ -197,9 +201,27 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		if (!recorded) {
 			logger.warn("tis-resilience event=stale_if_error_not_kept service=" + service + " client=WebClient "
 					+ "reason=\"a WebClient calling " + service + " sends through a connector of its own, not one Boot "
-					+ "built: its calls get the breaker, bulkhead, retries and deadline, but no stale-if-error copies; "
-					+ "build it from Boot's WebClient.Builder without setting a connector\"");
+					+ "built: its calls get the breaker, bulkhead, retries and deadline, but no stale-if-error copies "
+					+ "and not the service's connect-timeout; build it from Boot's WebClient.Builder without setting a "
+					+ "connector\"");
 		}
+	}
+
+	/**
+	 * What an answer tells of this client's connector, for a call that keeps no copy (a copy's record tells it
+	 * already): whether it keeps each service's connect-timeout. The first answer through any other connector
+	 * says so in one WARN line.
+	 */
+	private void learnWhetherTheConnectorKeepsConnectTimeouts(String service, WireRecordingConnector.Attempt wire) {
+		if (wire.seen() || this.ownConnectorNamed || wire.records()) {
+			return;
+		}
+		this.ownConnectorNamed = true;
+		logger.warn("tis-resilience event=connect_timeout_not_kept service=" + service + " client=WebClient "
+				+ "reason=\"a WebClient calling " + service + " sends through a connector of its own, not one Boot "
+				+ "built (or a filter after the starter's lost the Reactor context): its calls get the breaker, bulkhead, "
+				+ "retries and deadline, but not the service's connect-timeout; build it from Boot's WebClient.Builder "
+				+ "without setting a connector\"");
 	}
 
 	/**
@@ -481,11 +503,15 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		/** Whether a response was handed to the caller: from then on its body ends the call. */
 		private volatile boolean handedOver;
 
+		/** What each attempt tells the recording connector: the connect-timeout, and whether it records. */
+		private final WireRecordingConnector.Attempt wire;
+
 		Exchange(ServiceGuard guard, ServiceGuard.Admission admission, ClientRequest request, ExchangeFunction next,
 				boolean idempotent, @Nullable LoadBalancedInstances instances, @Nullable ObservedCall observed,
 				@Nullable StaleCopies copies) {
 			this.observed = observed;
 			this.copies = copies;
+			this.wire = new WireRecordingConnector.Attempt(guard.policy().connectTimeout(), copies != null);
 			this.guard = guard;
 			this.admission = admission;
 			this.request = request;
@@ -512,11 +538,13 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 					: null;
 			// An attempt's observation is stopped once: by its answer or failure, or by a cancel that came first.
 			AtomicBoolean attemptEnded = new AtomicBoolean();
-			Mono<ClientResponse> exchange = this.next.exchange(forInstances(instance));
-			if (observation != null) {
-				// What runs below sees this attempt as the current observation, as a blocking attempt's scope does.
-				exchange = exchange.contextWrite((context) -> context.put(ObservationThreadLocalAccessor.KEY, observation));
-			}
+			// The connector Boot built reads the service's connect-timeout here (it is shared by every service), and
+			// what runs below sees this attempt as the current observation, as a blocking attempt's scope does.
+			Mono<ClientResponse> exchange = this.next.exchange(forInstances(instance)).contextWrite((context) -> {
+				Context attemptContext = context.put(WireRecordingConnector.Attempt.KEY, this.wire);
+				return (observation != null) ? attemptContext.put(ObservationThreadLocalAccessor.KEY, observation)
+						: attemptContext;
+			});
 			// This attempt's answer or failure is decided here once: materialized, so that what a later attempt
 			// signals (its own answer, or its failure) passes straight through and is never decided again as if
 			// it were this attempt's.
@@ -611,6 +639,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 
 		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline,
 				@Nullable InstanceAttempt instance) {
+			learnWhetherTheConnectorKeepsConnectTimeouts(this.guard.name(), this.wire);
 			int status = response.statusCode().value();
 			Reason reason = HttpFailureClassifier.reasonForStatus(status);
 			instanceEnded(instance, reason);

@@ -9,11 +9,10 @@ import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
-import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.core.ResolvableType;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
@@ -29,7 +28,7 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * that each service's timeouts still reach every client built from Boot's builders. The client it
  * builds is kept: the application chose it.
  */
-final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware {
+final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware, PartlyProtectedClients {
 
 	private final ObjectProvider<ResilientHttpClients> clients;
 
@@ -56,21 +55,9 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, B
 	}
 
 	/** The client beans whose calls get no deadline, by name, each described with why and what to do. */
-	Map<String, String> withoutDeadline() {
+	@Override
+	public Map<String, String> partlyProtected() {
 		return Map.copyOf(this.withoutDeadline);
-	}
-
-	// The type a bean is declared as (a @Bean method's return type), or null when it cannot be known.
-	private @Nullable Class<?> declaredType(String beanName) {
-		ConfigurableListableBeanFactory factory = this.beanFactory;
-		if (factory == null || !factory.containsBeanDefinition(beanName)) {
-			return null;
-		}
-		BeanDefinition definition = factory.getMergedBeanDefinition(beanName);
-		if (definition instanceof RootBeanDefinition root && root.getResolvedFactoryMethod() != null) {
-			return root.getResolvedFactoryMethod().getReturnType();
-		}
-		return definition.getResolvableType().resolve();
 	}
 
 	@Override
@@ -87,11 +74,11 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, B
 		}
 		else if (bean instanceof ClientHttpRequestFactoryBuilder<?> builder
 				&& !(builder instanceof ServiceClientHttpRequestFactoryBuilder)) {
-			Class<?> declared = declaredType(beanName);
-			if (declared != null && !declared.isAssignableFrom(ServiceClientHttpRequestFactoryBuilder.class)) {
+			ResolvableType declared = PartlyProtectedClients.declaredType(this.beanFactory, beanName);
+			if (declared != null && !PartlyProtectedClients.mayReplace(declared, ServiceClientHttpRequestFactoryBuilder.class)) {
 				// Declared as its own type, it may be injected as that type: replacing it would break the
 				// application. It is named at startup instead.
-				this.withoutDeadline.put(beanName, declared.getSimpleName() + " bean: clients from Boot's builders "
+				this.withoutDeadline.put(beanName, PartlyProtectedClients.shortName(declared) + " bean: clients from Boot's builders "
 						+ "get breaker, bulkhead and retries, but no deadline; declare the bean as "
 						+ "ClientHttpRequestFactoryBuilder<?> so that the starter can wrap it");
 				return bean;

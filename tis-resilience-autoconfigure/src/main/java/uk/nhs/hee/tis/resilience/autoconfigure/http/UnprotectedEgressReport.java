@@ -28,10 +28,9 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	private final ListableBeanFactory beanFactory;
 
-	private final ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients;
+	private final ObjectProvider<PartlyProtectedClients> protectedClients;
 
-	UnprotectedEgressReport(ListableBeanFactory beanFactory,
-			ObjectProvider<ResilientHttpClientBeanPostProcessor> protectedClients) {
+	UnprotectedEgressReport(ListableBeanFactory beanFactory, ObjectProvider<PartlyProtectedClients> protectedClients) {
 		this.beanFactory = beanFactory;
 		this.protectedClients = protectedClients;
 	}
@@ -46,9 +45,10 @@ final class UnprotectedEgressReport implements SmartInitializingSingleton {
 
 	List<String> find() {
 		List<String> found = new ArrayList<>();
-		// Absent in an application without Boot's blocking clients (a WebFlux-only service): no templates to report.
-		this.protectedClients.ifAvailable((clients) -> clients.withoutDeadline()
-			.forEach((name, description) -> found.add(name + " (" + description + ")")));
+		// The blocking clients' post-processor and WebClient's, whichever the application has.
+		this.protectedClients.orderedStream()
+			.forEach((clients) -> clients.partlyProtected()
+				.forEach((name, description) -> found.add(name + " (" + description + ")")));
 		ClassLoader classLoader = getClass().getClassLoader();
 		for (String[] client : UNPROTECTED) {
 			if (!ClassUtils.isPresent(client[0], classLoader)) {

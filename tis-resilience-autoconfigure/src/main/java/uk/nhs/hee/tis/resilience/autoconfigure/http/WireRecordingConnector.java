@@ -1,10 +1,13 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.net.ConnectException;
 import java.net.URI;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.jspecify.annotations.Nullable;
@@ -12,6 +15,8 @@ import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import org.springframework.context.Lifecycle;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
 import org.springframework.core.io.buffer.DataBufferUtils;
@@ -36,8 +41,15 @@ import org.springframework.http.client.reactive.ClientHttpResponse;
  * while the service's breaker is open, without opening a connection to the failing service. The request
  * itself is left as it is, so every filter sees the probe exactly as it would see the real request (a
  * filter choosing a token by path, rewriting the URL or prefixing a gateway path does the same to both).
+ * <p>
+ * And it bounds the wait for a connection by the service's {@code connect-timeout}, which the starter's
+ * filter puts in each attempt's Reactor context ({@link Attempt}): Boot's connector is shared by every
+ * service, so its own connect timeout cannot be one service's. Past it, the attempt fails with a
+ * {@link ConnectException} (nothing was sent: safe to send again, to another instance). Reactor Netty hands
+ * a request over once it has a connection; a connector that hands it over before connecting (the JDK's,
+ * Jetty's) keeps Boot's own connect timeout only.
  */
-final class WireRecordingConnector implements ClientHttpConnector {
+final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycle {
 
 	/** The request attribute holding the {@link Record} a request's headers are written to. */
 	static final String ATTRIBUTE = WireRecordingConnector.class.getName() + ".record";
@@ -55,6 +67,12 @@ final class WireRecordingConnector implements ClientHttpConnector {
 	 */
 	static final String PROBE_ATTRIBUTE = PROBE;
 
+	private static final int CONNECTING = 0;
+
+	private static final int CONNECTED = 1;
+
+	private static final int TIMED_OUT = 2;
+
 	private final ClientHttpConnector delegate;
 
 	WireRecordingConnector(ClientHttpConnector delegate) {
@@ -65,20 +83,94 @@ final class WireRecordingConnector implements ClientHttpConnector {
 		return this.delegate;
 	}
 
+	// The connector it wraps keeps its lifecycle (Reactor Netty's starts and stops its resources with the context).
+
+	@Override
+	public void start() {
+		if (this.delegate instanceof Lifecycle lifecycle) {
+			lifecycle.start();
+		}
+	}
+
+	@Override
+	public void stop() {
+		if (this.delegate instanceof Lifecycle lifecycle) {
+			lifecycle.stop();
+		}
+	}
+
+	@Override
+	public void stop(Runnable callback) {
+		if (this.delegate instanceof SmartLifecycle lifecycle) {
+			lifecycle.stop(callback);
+			return;
+		}
+		stop();
+		callback.run();
+	}
+
+	@Override
+	public boolean isRunning() {
+		return this.delegate instanceof Lifecycle lifecycle && lifecycle.isRunning();
+	}
+
+	@Override
+	public boolean isAutoStartup() {
+		return this.delegate instanceof SmartLifecycle lifecycle && lifecycle.isAutoStartup();
+	}
+
+	@Override
+	public int getPhase() {
+		return (this.delegate instanceof SmartLifecycle lifecycle) ? lifecycle.getPhase() : SmartLifecycle.DEFAULT_PHASE;
+	}
+
 	@Override
 	public Mono<ClientHttpResponse> connect(HttpMethod method, URI uri,
 			Function<? super ClientHttpRequest, Mono<Void>> requestCallback) {
 		return Mono.deferContextual((context) -> {
-			if (!context.hasKey(PROBE)) {
+			if (context.hasKey(PROBE)) {
+				ProbeRequest probe = new ProbeRequest(method, uri);
+				recordAtCommit(probe, Map.of());
+				return requestCallback.apply(probe).then(Mono.error(ProbeComplete::new));
+			}
+			Attempt attempt = context.getOrDefault(Attempt.KEY, null);
+			if (attempt != null && !attempt.seen) {
+				attempt.seen = true;
+			}
+			if (attempt == null) {
+				// Not a call of a protected service, or a filter lost the context: no deadline to connect, and the
+				// library's own headers noted in case the request turns out to be recorded.
 				return this.delegate.connect(method, uri, (request) -> {
-					recordAtCommit(request);
+					recordAtCommit(request, libraryDefaults(request));
 					return requestCallback.apply(request);
 				});
 			}
-			ProbeRequest probe = new ProbeRequest(method, uri);
-			recordAtCommit(probe);
-			return requestCallback.apply(probe).then(Mono.error(ProbeComplete::new));
+			// Reactor Netty hands the request over once it has a connection: until then, nothing was sent. The
+			// connection and the connect-timeout race for one flag, so a request is either written or failed as
+			// never sent, never both.
+			AtomicInteger state = new AtomicInteger(CONNECTING);
+			DeadlineWatch.Deadline connectDeadline = DeadlineWatch.shared()
+				.watch(System.nanoTime() + attempt.connectTimeout().toNanos());
+			Mono<ClientHttpResponse> response = this.delegate.connect(method, uri, (request) -> {
+				connectDeadline.done();
+				// Reactor Netty hands over a request again for each redirect it follows: connected already.
+				if (state.get() != CONNECTED && !state.compareAndSet(CONNECTING, CONNECTED)) {
+					return Mono.error(notConnected(uri, attempt));
+				}
+				recordAtCommit(request, attempt.records() ? libraryDefaults(request) : Map.of());
+				return requestCallback.apply(request);
+			});
+			return response
+				.timeout(connectDeadline.passed()
+					.flatMap((at) -> state.compareAndSet(CONNECTING, TIMED_OUT) ? Mono.just(at) : Mono.never()),
+						Mono.error(() -> notConnected(uri, attempt)))
+				.doFinally((signal) -> connectDeadline.done());
 		});
+	}
+
+	private static ConnectException notConnected(URI uri, Attempt attempt) {
+		return new ConnectException("no connection to " + uri.getHost() + ((uri.getPort() != -1) ? ":" + uri.getPort() : "")
+				+ " within the service's connect-timeout (" + attempt.connectTimeout().toMillis() + " ms)");
 	}
 
 	/** Whether a failure is a probe's end at a connector like this one: nothing was sent. */
@@ -92,9 +184,13 @@ final class WireRecordingConnector implements ClientHttpConnector {
 	}
 
 	// The library's own headers are those on the request before the filters' request is written to it.
-	private static void recordAtCommit(ClientHttpRequest request) {
+	private static Map<String, List<String>> libraryDefaults(ClientHttpRequest request) {
 		Map<String, List<String>> libraryDefaults = new HashMap<>();
 		request.getHeaders().forEach((name, values) -> libraryDefaults.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
+		return libraryDefaults;
+	}
+
+	private static void recordAtCommit(ClientHttpRequest request, Map<String, List<String>> libraryDefaults) {
 		request.beforeCommit(() -> {
 			boolean probe = request instanceof ProbeRequest || request.getAttributes().containsKey(PROBE_ATTRIBUTE);
 			if (request.getAttributes().get(ATTRIBUTE) instanceof Record record) {
@@ -103,6 +199,46 @@ final class WireRecordingConnector implements ClientHttpConnector {
 			// A probe that reached a real request (a filter lost its context) ends here, before anything is written.
 			return (probe && !(request instanceof ProbeRequest)) ? Mono.error(new ProbeComplete()) : Mono.empty();
 		});
+	}
+
+	/**
+	 * What the starter's filter tells the connector about one call's attempts, in their Reactor context: how
+	 * long each may wait for a connection, and whether its request is recorded (a GET of a service with
+	 * {@code stale-if-error}; only then are the library's own headers noted before the request is written).
+	 * The connector marks it seen, so the filter learns whether its client sends through a connector like this.
+	 */
+	static final class Attempt {
+
+		static final String KEY = Attempt.class.getName();
+
+		private final Duration connectTimeout;
+
+		private final boolean records;
+
+		private volatile boolean seen;
+
+		/**
+		 * @param connectTimeout the service's {@code connect-timeout}
+		 * @param records whether the request is recorded for a stale copy's key
+		 */
+		Attempt(Duration connectTimeout, boolean records) {
+			this.connectTimeout = connectTimeout;
+			this.records = records;
+		}
+
+		Duration connectTimeout() {
+			return this.connectTimeout;
+		}
+
+		boolean records() {
+			return this.records;
+		}
+
+		/** Whether a connector like this one took an attempt of the call. */
+		boolean seen() {
+			return this.seen;
+		}
+
 	}
 
 	/** What one call's latest request carried on the wire; written by the connector, read by the filter. */

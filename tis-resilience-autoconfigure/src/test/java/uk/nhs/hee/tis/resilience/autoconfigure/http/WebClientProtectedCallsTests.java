@@ -36,6 +36,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer;
 import uk.nhs.hee.tis.resilience.autoconfigure.ScriptedSocketServer.Reply;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.UnansweredPort;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -117,6 +118,43 @@ class WebClientProtectedCallsTests {
 				.satisfies((ex) -> assertThat(ex.service()).isEqualTo("profile")));
 			assertThat(took).isLessThan(Duration.ofSeconds(4));
 			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void endsAConnectionNeverAnsweredAtTheServicesConnectTimeoutNotItsResponseTimeout(WebClientKind kind)
+			throws IOException {
+		try (UnansweredPort cutOff = new UnansweredPort()) {
+			this.runner
+				.withPropertyValues("tis.resilience.services.profile.url=" + cutOff.url(),
+						"tis.resilience.services.profile.connect-timeout=300ms",
+						"tis.resilience.services.profile.response-timeout=8s",
+						"tis.resilience.services.profile.retry.max-attempts=1")
+				.run((context) -> {
+					WebClientKind.Client client = kind.create(context);
+					Duration took = timed(() -> assertThatThrownBy(() -> client.get(cutOff.url() + "/api/userinfo"))
+						.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.CONNECT_FAILURE))
+						.hasStackTraceContaining("within the service's connect-timeout (300 ms)"));
+					// Boot's connector would wait 30 s, and the response-timeout 8 s.
+					assertThat(took).isLessThan(Duration.ofSeconds(4));
+				});
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
+	void followsARedirectAsBootsConnectorDoesWithoutCountingAFailure(WebClientKind kind) {
+		server.stubFor(get("/profile/api/moved").willReturn(aResponse().withStatus(302)
+			.withHeader("Location", server.baseUrl() + "/profile/api/moved-here")));
+		server.stubFor(get("/profile/api/moved-here").willReturn(ok("moved")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
+			WebClientKind.Client client = kind.create(context);
+			assertThat(client.get(profile("/api/moved"))).isEqualTo("moved");
+			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/moved")));
+			server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/moved-here")));
+			assertThat(context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker().getMetrics()
+				.getNumberOfFailedCalls()).isZero();
 		});
 	}
 

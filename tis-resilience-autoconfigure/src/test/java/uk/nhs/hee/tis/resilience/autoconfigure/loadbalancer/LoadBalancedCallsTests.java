@@ -51,6 +51,7 @@ import org.springframework.web.service.registry.ImportHttpServices;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.UnansweredPort;
 import uk.nhs.hee.tis.resilience.autoconfigure.actuate.ResilienceMetricsAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.http.ReactiveHttpClientResilienceAutoConfiguration;
@@ -219,6 +220,28 @@ class LoadBalancedCallsTests {
 			second.verify(100, getRequestedFor(urlPathEqualTo("/api/refused-neighbour-reactive")));
 			assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
 		});
+	}
+
+	@Test
+	void sendsEveryWebClientGetAndPostToTheHealthyInstanceWhenTheOtherIsCutOffEachOnce() throws IOException {
+		second.stubFor(get("/api/cut-off-neighbour").willReturn(ok("fine")));
+		second.stubFor(post("/api/cut-off-posts").willReturn(ok("stored")));
+		try (UnansweredPort cutOff = new UnansweredPort()) {
+			runner(cutOff.url(), url(second))
+				.withPropertyValues("tis.resilience.services.profile.connect-timeout=200ms",
+						"tis.resilience.services.profile.response-timeout=8s")
+				.run((context) -> {
+					WebClient client = webClient(context);
+					assertThat(failures(20, () -> client.get().uri("/api/cut-off-neighbour").retrieve()
+						.bodyToMono(String.class).block(Duration.ofSeconds(30)))).isZero();
+					// A POST whose connection was never made was never sent: the other instance takes it, once.
+					assertThat(failures(10, () -> client.post().uri("/api/cut-off-posts").bodyValue("x").retrieve()
+						.bodyToMono(String.class).block(Duration.ofSeconds(30)))).isZero();
+					second.verify(20, getRequestedFor(urlPathEqualTo("/api/cut-off-neighbour")));
+					second.verify(10, postRequestedFor(urlPathEqualTo("/api/cut-off-posts")));
+					assertThat(profile(context).circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+				});
+		}
 	}
 
 	@Test

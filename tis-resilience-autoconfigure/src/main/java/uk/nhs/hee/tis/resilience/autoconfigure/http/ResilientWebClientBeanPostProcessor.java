@@ -1,0 +1,120 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryAware;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
+import org.springframework.core.ResolvableType;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.web.reactive.function.client.WebClient;
+
+/**
+ * Protects what an application declares by hand for WebClient:
+ * <ul>
+ * <li>{@code WebClient} and {@code WebClient.Builder} beans (a {@code @LoadBalanced} builder, a client
+ * library's bean) get the guard filter first in their chain and, when they have no connector of their own,
+ * the connector Boot built, as Boot's builder has it, instead of a default one Spring would create;</li>
+ * <li>an application's own {@code ClientHttpConnectorBuilder} or {@code ClientHttpConnector} bean replaces
+ * Boot's, and Boot's customizers (the starter's among them) are applied to Boot's only: it is wrapped here
+ * instead, so that every WebClient from Boot's builder still records its requests for stale-if-error and
+ * keeps each service's {@code connect-timeout}. The connector it builds is kept: the application chose it.</li>
+ * </ul>
+ * A connector or connector builder declared as its own concrete type may be injected as that type, so it is
+ * left as it is and named at startup ({@link PartlyProtectedClients}).
+ */
+final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware, PartlyProtectedClients {
+
+	private final ObjectProvider<ResilientExchangeFilterFunction> filter;
+
+	private final ObjectProvider<ClientHttpConnector> connector;
+
+	private final Map<String, String> partlyProtected = new ConcurrentHashMap<>();
+
+	private @Nullable ConfigurableListableBeanFactory beanFactory;
+
+	ResilientWebClientBeanPostProcessor(ObjectProvider<ResilientExchangeFilterFunction> filter,
+			ObjectProvider<ClientHttpConnector> connector) {
+		this.filter = filter;
+		this.connector = connector;
+	}
+
+	@Override
+	public void setBeanFactory(BeanFactory beanFactory) {
+		if (beanFactory instanceof ConfigurableListableBeanFactory listable) {
+			this.beanFactory = listable;
+		}
+	}
+
+	@Override
+	public Map<String, String> partlyProtected() {
+		return Map.copyOf(this.partlyProtected);
+	}
+
+	@Override
+	public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
+		if (bean instanceof WebClient client) {
+			WebClient.Builder builder = client.mutate()
+				.filters((filters) -> ReactiveHttpClientResilienceAutoConfiguration.addFirst(filters, this.filter.getObject()));
+			ReactiveHttpClientResilienceAutoConfiguration.useBootsConnectorIfNone(builder, this.connector);
+			return builder.build();
+		}
+		if (bean instanceof WebClient.Builder builder) {
+			builder.filters((filters) -> ReactiveHttpClientResilienceAutoConfiguration.addFirst(filters, this.filter.getObject()));
+			ReactiveHttpClientResilienceAutoConfiguration.useBootsConnectorIfNone(builder, this.connector);
+			return bean;
+		}
+		if (bean instanceof ClientHttpConnector connector && !(connector instanceof WireRecordingConnector)) {
+			return wrappedUnlessDeclaredConcrete(beanName, connector, ClientHttpConnector.class, WireRecordingConnector.class,
+					() -> new WireRecordingConnector(connector));
+		}
+		if (bean instanceof ClientHttpConnectorBuilder<?> builder && !(builder instanceof RecordingConnectorBuilder)) {
+			return wrappedUnlessDeclaredConcrete(beanName, builder, ClientHttpConnectorBuilder.class,
+					RecordingConnectorBuilder.class, () -> new RecordingConnectorBuilder(builder));
+		}
+		return bean;
+	}
+
+	private Object wrappedUnlessDeclaredConcrete(String beanName, Object bean, Class<?> api, Class<?> wrapper,
+			java.util.function.Supplier<Object> wrapped) {
+		ResolvableType declared = PartlyProtectedClients.declaredType(this.beanFactory, beanName);
+		if (declared != null && !PartlyProtectedClients.mayReplace(declared, wrapper)) {
+			this.partlyProtected.put(beanName, PartlyProtectedClients.shortName(declared) + " bean: WebClients on it get breaker, "
+					+ "bulkhead, retries and deadline, but no per-service connect-timeout and no stale-if-error copies; "
+					+ "declare the bean as " + api.getSimpleName() + ((api.getTypeParameters().length > 0) ? "<?>" : "")
+					+ " so that the starter can wrap it");
+			return bean;
+		}
+		return wrapped.get();
+	}
+
+	/**
+	 * A connector builder whose connectors record each request as sent and keep each service's connect-timeout
+	 * ({@link WireRecordingConnector}): the starter's customizer of Boot's builder, and its wrapper of an
+	 * application's own.
+	 */
+	static final class RecordingConnectorBuilder implements ClientHttpConnectorBuilder<ClientHttpConnector> {
+
+		private final ClientHttpConnectorBuilder<?> delegate;
+
+		RecordingConnectorBuilder(ClientHttpConnectorBuilder<?> delegate) {
+			this.delegate = delegate;
+		}
+
+		@Override
+		public ClientHttpConnector build(@Nullable HttpClientSettings settings) {
+			ClientHttpConnector built = this.delegate.build(settings);
+			return (built instanceof WireRecordingConnector) ? built : new WireRecordingConnector(built);
+		}
+
+	}
+
+}

@@ -1,0 +1,168 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.stream.Stream;
+
+import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
+import org.springframework.boot.http.client.reactive.ReactorClientHttpConnectorBuilder;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
+import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.UnansweredPort;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * An application's own connector, or connector builder, bean for WebClient: Boot applies its customizers (the
+ * starter's among them) to its own builder only, so the starter wraps such a bean instead, and a WebClient
+ * from Boot's builder keeps each service's connect-timeout and stale-if-error copies. A bean declared as its
+ * own concrete type is left as it is, and named at startup.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class WebClientConnectorBeansTests {
+
+	@RegisterExtension
+	static WireMockExtension server = LoopbackFixtures.loopbackServer();
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(TisResilienceAutoConfiguration.class,
+				ReactiveHttpClientAutoConfiguration.class, WebClientAutoConfiguration.class,
+				ReactiveHttpClientResilienceAutoConfiguration.class))
+		.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=1",
+				"tis.resilience.services.profile.connect-timeout=300ms",
+				"tis.resilience.services.profile.response-timeout=8s");
+
+	static Stream<Arguments> beans() {
+		return Stream.of(Arguments.of("a ClientHttpConnectorBuilder bean", (Customizer) (runner) -> runner
+			.withBean("ownConnectorBuilder", ClientHttpConnectorBuilder.class, () -> ClientHttpConnectorBuilder.reactor())),
+				Arguments.of("a ClientHttpConnector bean", (Customizer) (runner) -> runner.withBean("ownConnector",
+						ClientHttpConnector.class, () -> new ReactorClientHttpConnector())));
+	}
+
+	interface Customizer {
+
+		ApplicationContextRunner apply(ApplicationContextRunner runner);
+
+	}
+
+	private static String call(WebClient client, String url) {
+		return client.get().uri(url).retrieve().bodyToMono(String.class).block(Duration.ofSeconds(30));
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@MethodSource("beans")
+	void keepsTheServicesConnectTimeoutOverTheApplicationsOwn(String name, Customizer bean) throws IOException {
+		try (UnansweredPort cutOff = new UnansweredPort()) {
+			bean.apply(this.runner).withPropertyValues("tis.resilience.services.profile.url=" + cutOff.url()).run((context) -> {
+				WebClient client = context.getBean(WebClient.Builder.class).build();
+				long start = System.nanoTime();
+				assertThatThrownBy(() -> call(client, cutOff.url() + "/api/userinfo"))
+					.isInstanceOfSatisfying(ServiceUnavailableException.class,
+							(ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE))
+					.hasStackTraceContaining("within the service's connect-timeout (300 ms)");
+				// The connector's own connect timeout is Boot's 30 s, and the response-timeout 8 s.
+				assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+			});
+		}
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@MethodSource("beans")
+	void keepsStaleCopiesOverTheApplicationsOwn(String name, Customizer bean, CapturedOutput output) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(ok("alice's userinfo")));
+		bean.apply(this.runner)
+			.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile",
+					"tis.resilience.services.profile.stale-if-error=1m")
+			.run((context) -> {
+				WebClient client = context.getBean(WebClient.Builder.class).build();
+				assertThat(call(client, server.baseUrl() + "/profile/api/userinfo")).isEqualTo("alice's userinfo");
+				server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable()));
+				assertThat(call(client, server.baseUrl() + "/profile/api/userinfo")).isEqualTo("alice's userinfo");
+				server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+				assertThat(output).doesNotContain("event=stale_if_error_not_kept");
+			});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class ConcreteBeans {
+
+		@Bean
+		ReactorClientHttpConnectorBuilder ownConnectorBuilder() {
+			return ClientHttpConnectorBuilder.reactor();
+		}
+
+		@Bean
+		ReactorClientHttpConnector ownConnector() {
+			return new ReactorClientHttpConnector();
+		}
+
+	}
+
+	@Test
+	void keepsAndNamesAtStartupBeansDeclaredAsTheirOwnType(CapturedOutput output) {
+		this.runner.withUserConfiguration(ConcreteBeans.class).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(context.getBean(ReactorClientHttpConnector.class)).isNotNull();
+			assertThat(context.getBean(ReactorClientHttpConnectorBuilder.class)).isNotNull();
+			assertThat(output).contains("event=unprotected_egress")
+				.contains("ownConnector (ReactorClientHttpConnector bean: WebClients on it get breaker, bulkhead, "
+						+ "retries and deadline, but no per-service connect-timeout")
+				.contains("ownConnectorBuilder (ReactorClientHttpConnectorBuilder bean:");
+		});
+	}
+
+	@Test
+	void namesAtItsFirstAnswerAWebClientOnAConnectorOfItsOwnOnce(CapturedOutput output) {
+		server.stubFor(get("/profile/api/plain").willReturn(ok("fine")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile")
+			.run((context) -> {
+				WebClient boots = context.getBean(WebClient.Builder.class).build();
+				assertThat(call(boots, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(output).doesNotContain("event=connect_timeout_not_kept");
+				WebClient own = context.getBean(WebClient.Builder.class)
+					.clientConnector(new ReactorClientHttpConnector())
+					.build();
+				assertThat(call(own, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(call(own, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(output.getAll().split("event=connect_timeout_not_kept service=profile client=WebClient", -1))
+					.hasSize(2);
+			});
+	}
+
+	@Test
+	void leavesTheApplicationsBeansAloneWhenTheStarterIsSwitchedOff() {
+		this.runner.withPropertyValues("tis.resilience.enabled=false")
+			.withBean("ownConnector", ClientHttpConnector.class, () -> new ReactorClientHttpConnector())
+			.run((context) -> assertThat(context.getBean(ClientHttpConnector.class))
+				.isExactlyInstanceOf(ReactorClientHttpConnector.class));
+	}
+
+}
