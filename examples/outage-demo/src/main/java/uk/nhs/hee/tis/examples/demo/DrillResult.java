@@ -74,12 +74,18 @@ record DrillResult(Drill drill, List<Sample> samples, long beforeStartMillis, lo
 				goals.add(tail("/api/status p99 within 1.2x healthy (or 25 ms over it)", select(mode, "/api/status", "during"),
 						Math.max((long) (1.2 * p99Before), p99Before + 25_000), millis(p99Before) + " ms healthy p99"));
 				// An answer at the deadline still does what a healthy answer does besides its call to Profile: the
-				// slack is the healthy phase's own slowest answer (at least 250 ms), measured in the same run.
-				long healthySlowest = percentile(select(mode, "/api/trainees", "before"), 1.0);
-				long deadline = (PROFILE_RESPONSE_TIMEOUT_MILLIS * 1000) + Math.max(250_000, healthySlowest);
-				long slowest = percentile(select(mode, "/api/trainees", "during"), 1.0);
-				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s, plus the healthy phase's slowest answer)",
-						slowest <= deadline, "slowest " + millis(slowest) + " ms, healthy slowest " + millis(healthySlowest) + " ms"));
+				// slack is the healthy phase's p99 (at least 250 ms), measured in the same run.
+				long healthyP99 = percentile(select(mode, "/api/trainees", "before"), 0.99);
+				long deadline = (PROFILE_RESPONSE_TIMEOUT_MILLIS * 1000) + Math.max(250_000, healthyP99);
+				// Judged on the answers the fault alone decided: one still waiting when the fault was removed (a restart
+				// resets its connection, and a GET is then sent again to the healed service) ends as recovery decides.
+				List<Sample> decidedByTheFault = select(mode, "/api/trainees", "during").stream()
+					.filter((s) -> s.atMillis() + s.latencyMicros() / 1000 <= this.faultEndMillis)
+					.toList();
+				long slowest = percentile(decidedByTheFault, 1.0);
+				goals.add(new Goal("/api/trainees answers within its response-timeout (2 s, plus the healthy p99 or 250 ms)",
+						slowest >= 0 && slowest <= deadline, "slowest " + millis(slowest) + " ms of " + decidedByTheFault.size()
+								+ " ended before the fault was removed, healthy p99 " + millis(healthyP99) + " ms"));
 				long healthy = percentile(select(mode, "/api/trainees", "before"), 0.5);
 				long median = percentile(select(mode, "/api/trainees", "during"), 0.5);
 				goals.add(new Goal("/api/trainees answers within a few ms once the breaker is open (median no more than 5 ms over healthy)",
