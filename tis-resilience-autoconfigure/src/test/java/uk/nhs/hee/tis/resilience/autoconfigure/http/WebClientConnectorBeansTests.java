@@ -157,6 +157,27 @@ class WebClientConnectorBeansTests {
 			});
 	}
 
+	@Configuration(proxyBeanMethods = false)
+	static class TypedBuilder {
+
+		@Bean
+		ClientHttpConnectorBuilder<ReactorClientHttpConnector> typedConnectorBuilder() {
+			return ClientHttpConnectorBuilder.reactor();
+		}
+
+	}
+
+	@Test
+	void keepsAndNamesABuilderDeclaredWithAConnectorTypeOfItsOwn(CapturedOutput output) {
+		this.runner.withUserConfiguration(TypedBuilder.class).run((context) -> {
+			assertThat(context).hasNotFailed();
+			// Injected as declared, it must still build the connector type it says it builds.
+			assertThat(context.getBean("typedConnectorBuilder")).isInstanceOf(ReactorClientHttpConnectorBuilder.class);
+			assertThat(output).contains("typedConnectorBuilder (ClientHttpConnectorBuilder<ReactorClientHttpConnector> bean:")
+				.contains("declare the bean as ClientHttpConnectorBuilder<?>");
+		});
+	}
+
 	@Test
 	void leavesTheApplicationsBeansAloneWhenTheStarterIsSwitchedOff() {
 		this.runner.withPropertyValues("tis.resilience.enabled=false")
