@@ -102,12 +102,16 @@ public final class HttpFailureClassifier {
 
 	/**
 	 * Returns whether the failure happened before a connection was established, so the server
-	 * cannot have seen the request.
+	 * cannot have seen the request. A connect failure under a {@link RequestSentException} (a redirect's
+	 * target refused, after the request reached the first server) does not count.
 	 * @param failure what the call threw
 	 * @return whether no byte of the request can have reached the server
 	 */
 	public static boolean neverConnected(Throwable failure) {
 		for (Throwable t = failure; t != null; t = t.getCause()) {
+			if (t instanceof RequestSentException) {
+				return false;
+			}
 			if (t instanceof ConnectException || t instanceof NoRouteToHostException
 					|| t instanceof UnknownHostException || t instanceof PortUnreachableException
 					|| t instanceof HttpConnectTimeoutException) {

@@ -91,4 +91,12 @@ class HttpFailureClassifierTests {
 		assertThat(HttpFailureClassifier.parseRetryAfter(null, clock)).isNull();
 	}
 
+	@Test
+	void aConnectFailureAfterTheRequestWasSentIsNotARequestNeverSent() {
+		// A redirect's target refused, after the first server had the request.
+		Exception redirected = new RuntimeException(new RequestSentException("sent", new java.net.ConnectException("refused")));
+		assertThat(HttpFailureClassifier.neverConnected(redirected)).isFalse();
+		assertThat(HttpFailureClassifier.reasonForException(redirected)).isEqualTo(Reason.SERVER_ERROR);
+	}
+
 }

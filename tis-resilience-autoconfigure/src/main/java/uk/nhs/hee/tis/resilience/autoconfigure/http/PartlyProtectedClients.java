@@ -4,6 +4,7 @@ import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.FactoryBean;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.RootBeanDefinition;
@@ -27,11 +28,14 @@ interface PartlyProtectedClients {
 			return null;
 		}
 		BeanDefinition definition = factory.getMergedBeanDefinition(beanName);
-		if (definition instanceof RootBeanDefinition root && root.getResolvedFactoryMethod() != null) {
-			return ResolvableType.forMethodReturnType(root.getResolvedFactoryMethod());
+		ResolvableType type = (definition instanceof RootBeanDefinition root && root.getResolvedFactoryMethod() != null)
+				? ResolvableType.forMethodReturnType(root.getResolvedFactoryMethod()) : definition.getResolvableType();
+		if (type == ResolvableType.NONE) {
+			return null;
 		}
-		ResolvableType type = definition.getResolvableType();
-		return (type == ResolvableType.NONE) ? null : type;
+		// A FactoryBean's object is injected as the type the FactoryBean says it makes.
+		ResolvableType made = type.as(FactoryBean.class);
+		return (made == ResolvableType.NONE) ? type : (made.getGeneric(0).resolve() != null) ? made.getGeneric(0) : null;
 	}
 
 	/** Whether a wrapper may stand in for a bean declared as {@code declared} (null: not known, so it may). */

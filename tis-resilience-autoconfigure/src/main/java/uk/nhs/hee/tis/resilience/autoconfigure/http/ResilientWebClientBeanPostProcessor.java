@@ -2,6 +2,10 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 
 import org.jspecify.annotations.Nullable;
 
@@ -15,6 +19,7 @@ import org.springframework.boot.http.client.HttpClientSettings;
 import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
 import org.springframework.core.ResolvableType;
 import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
 
 /**
@@ -32,6 +37,8 @@ import org.springframework.web.reactive.function.client.WebClient;
  * left as it is and named at startup ({@link PartlyProtectedClients}).
  */
 final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware, PartlyProtectedClients {
+
+	private static final Log logger = LogFactory.getLog(ResilientWebClientBeanPostProcessor.class);
 
 	private final ObjectProvider<ResilientExchangeFilterFunction> filter;
 
@@ -74,7 +81,10 @@ final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, Be
 		}
 		if (bean instanceof ClientHttpConnector connector && !(connector instanceof WireRecordingConnector)) {
 			return wrappedUnlessDeclaredConcrete(beanName, connector, ClientHttpConnector.class, WireRecordingConnector.class,
-					() -> new WireRecordingConnector(connector));
+					() -> {
+						nameIfConnectTimeoutsCannotBeKept(connector, new AtomicBoolean());
+						return new WireRecordingConnector(connector);
+					});
 		}
 		if (bean instanceof ClientHttpConnectorBuilder<?> builder && !(builder instanceof RecordingConnectorBuilder)) {
 			return wrappedUnlessDeclaredConcrete(beanName, builder, ClientHttpConnectorBuilder.class,
@@ -105,6 +115,8 @@ final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, Be
 
 		private final ClientHttpConnectorBuilder<?> delegate;
 
+		private final AtomicBoolean named = new AtomicBoolean();
+
 		RecordingConnectorBuilder(ClientHttpConnectorBuilder<?> delegate) {
 			this.delegate = delegate;
 		}
@@ -112,9 +124,28 @@ final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, Be
 		@Override
 		public ClientHttpConnector build(@Nullable HttpClientSettings settings) {
 			ClientHttpConnector built = this.delegate.build(settings);
-			return (built instanceof WireRecordingConnector) ? built : new WireRecordingConnector(built);
+			if (built instanceof WireRecordingConnector) {
+				return built;
+			}
+			nameIfConnectTimeoutsCannotBeKept(built, this.named);
+			return new WireRecordingConnector(built);
 		}
 
+	}
+
+	/**
+	 * Only Reactor Netty's connector hands a request over once it has a connection; the JDK's, Jetty's and
+	 * Apache's hand it over first, so a service's connect-timeout cannot be timed on them (decision 0026).
+	 * Said once, when such a connector is built.
+	 */
+	static void nameIfConnectTimeoutsCannotBeKept(ClientHttpConnector connector, AtomicBoolean named) {
+		if (!(connector instanceof ReactorClientHttpConnector) && named.compareAndSet(false, true)) {
+			logger.warn("tis-resilience event=connect_timeout_not_kept client=WebClient connector="
+					+ connector.getClass().getSimpleName() + " reason=\"this connector sends a request as it connects: "
+					+ "WebClient calls get the breaker, bulkhead, retries, deadline and stale-if-error copies, but each "
+					+ "service's connect-timeout is not kept; Boot's spring.http.clients.connect-timeout bounds every "
+					+ "connection. Reactor Netty's connector (spring.http.clients.reactive.connector=reactor) keeps it\"");
+		}
 	}
 
 }

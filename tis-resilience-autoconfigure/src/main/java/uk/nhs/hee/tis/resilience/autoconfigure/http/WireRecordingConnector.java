@@ -29,6 +29,9 @@ import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpResponse;
 
+import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.http.RequestSentException;
+
 /**
  * A WebClient's connector that records each request as it goes on the wire, below every filter: its URI
  * and the headers and cookies the filters put on it, for the stale-if-error key (decision records 0015
@@ -140,10 +143,12 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 			if (attempt == null) {
 				// Not a call of a protected service, or a filter lost the context: no deadline to connect, and the
 				// library's own headers noted in case the request turns out to be recorded.
-				return this.delegate.connect(method, uri, (request) -> {
+				AtomicInteger handedOver = new AtomicInteger(CONNECTING);
+				return sentOnceHandedOver(this.delegate.connect(method, uri, (request) -> {
+					handedOver.set(CONNECTED);
 					recordAtCommit(request, libraryDefaults(request));
 					return requestCallback.apply(request);
-				});
+				}), uri, handedOver);
 			}
 			// Reactor Netty hands the request over once it has a connection: until then, nothing was sent. The
 			// connection and the connect-timeout race for one flag, so a request is either written or failed as
@@ -160,12 +165,22 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 				recordAtCommit(request, attempt.records() ? libraryDefaults(request) : Map.of());
 				return requestCallback.apply(request);
 			});
-			return response
-				.timeout(connectDeadline.passed()
-					.flatMap((at) -> state.compareAndSet(CONNECTING, TIMED_OUT) ? Mono.just(at) : Mono.never()),
-						Mono.error(() -> notConnected(uri, attempt)))
+			return sentOnceHandedOver(response.timeout(connectDeadline.passed()
+				.flatMap((at) -> state.compareAndSet(CONNECTING, TIMED_OUT) ? Mono.just(at) : Mono.never()),
+					Mono.error(() -> notConnected(uri, attempt))), uri, state)
 				.doFinally((signal) -> connectDeadline.done());
 		});
+	}
+
+	/**
+	 * Once a request was handed over to be written, a connect failure is a later connection's: a redirect's
+	 * that Reactor Netty followed, or its own second try. The first server may have the request, so the failure
+	 * is not one of a request never sent, and a POST is not sent again.
+	 */
+	private static Mono<ClientHttpResponse> sentOnceHandedOver(Mono<ClientHttpResponse> response, URI uri,
+			AtomicInteger state) {
+		return response.onErrorMap((ex) -> state.get() == CONNECTED && HttpFailureClassifier.neverConnected(ex),
+				(ex) -> new RequestSentException("the request was sent to " + uri + "; a connection after it failed", ex));
 	}
 
 	private static ConnectException notConnected(URI uri, Attempt attempt) {

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import org.springframework.beans.factory.FactoryBean;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
 import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
@@ -64,13 +65,42 @@ class WebClientConnectorBeansTests {
 		return Stream.of(Arguments.of("a ClientHttpConnectorBuilder bean", (Customizer) (runner) -> runner
 			.withBean("ownConnectorBuilder", ClientHttpConnectorBuilder.class, () -> ClientHttpConnectorBuilder.reactor())),
 				Arguments.of("a ClientHttpConnector bean", (Customizer) (runner) -> runner.withBean("ownConnector",
-						ClientHttpConnector.class, () -> new ReactorClientHttpConnector())));
+						ClientHttpConnector.class, () -> new ReactorClientHttpConnector())),
+				Arguments.of("a FactoryBean of ClientHttpConnector",
+						(Customizer) (runner) -> runner.withUserConfiguration(ConnectorFactoryBean.class)));
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class ConnectorFactoryBean {
+
+		@Bean
+		FactoryBean<ClientHttpConnector> ownConnector() {
+			return new FactoryBean<>() {
+
+				@Override
+				public ClientHttpConnector getObject() {
+					return new ReactorClientHttpConnector();
+				}
+
+				@Override
+				public Class<?> getObjectType() {
+					return ClientHttpConnector.class;
+				}
+
+			};
+		}
+
 	}
 
 	interface Customizer {
 
 		ApplicationContextRunner apply(ApplicationContextRunner runner);
 
+	}
+
+	/** The server by address: a connector of the application's own resolves {@code localhost} as it likes. */
+	private static String loopback() {
+		return "http://127.0.0.1:" + server.getPort();
 	}
 
 	private static String call(WebClient client, String url) {
@@ -142,16 +172,16 @@ class WebClientConnectorBeansTests {
 	@Test
 	void namesAtItsFirstAnswerAWebClientOnAConnectorOfItsOwnOnce(CapturedOutput output) {
 		server.stubFor(get("/profile/api/plain").willReturn(ok("fine")));
-		this.runner.withPropertyValues("tis.resilience.services.profile.url=" + server.baseUrl() + "/profile")
+		this.runner.withPropertyValues("tis.resilience.services.profile.url=" + loopback() + "/profile")
 			.run((context) -> {
 				WebClient boots = context.getBean(WebClient.Builder.class).build();
-				assertThat(call(boots, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(call(boots, loopback() + "/profile/api/plain")).isEqualTo("fine");
 				assertThat(output).doesNotContain("event=connect_timeout_not_kept");
 				WebClient own = context.getBean(WebClient.Builder.class)
 					.clientConnector(new ReactorClientHttpConnector())
 					.build();
-				assertThat(call(own, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
-				assertThat(call(own, server.baseUrl() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(call(own, loopback() + "/profile/api/plain")).isEqualTo("fine");
+				assertThat(call(own, loopback() + "/profile/api/plain")).isEqualTo("fine");
 				assertThat(output.getAll().split("event=connect_timeout_not_kept service=profile client=WebClient", -1))
 					.hasSize(2);
 			});
@@ -175,6 +205,24 @@ class WebClientConnectorBeansTests {
 			assertThat(context.getBean("typedConnectorBuilder")).isInstanceOf(ReactorClientHttpConnectorBuilder.class);
 			assertThat(output).contains("typedConnectorBuilder (ClientHttpConnectorBuilder<ReactorClientHttpConnector> bean:")
 				.contains("declare the bean as ClientHttpConnectorBuilder<?>");
+		});
+	}
+
+	@Test
+	void namesOnceAConnectorThatCannotKeepTheConnectTimeout(CapturedOutput output) {
+		this.runner.withPropertyValues("spring.http.clients.reactive.connector=jdk").run((context) -> {
+			context.getBean(WebClient.Builder.class).build();
+			context.getBean(WebClient.Builder.class).build();
+			assertThat(output.getAll().split("event=connect_timeout_not_kept client=WebClient connector=JdkClientHttpConnector",
+					-1)).hasSize(2);
+		});
+	}
+
+	@Test
+	void saysNothingOfReactorNettysConnectorWhichKeepsIt(CapturedOutput output) {
+		this.runner.run((context) -> {
+			assertThat(context.getBean(ClientHttpConnector.class)).isInstanceOf(WireRecordingConnector.class);
+			assertThat(output).doesNotContain("event=connect_timeout_not_kept");
 		});
 	}
 

@@ -21,6 +21,7 @@ import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
+import uk.nhs.hee.tis.resilience.autoconfigure.UnansweredPort;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -113,6 +114,23 @@ class WebClientNonBlockingTests {
 				.block(Duration.ofSeconds(10));
 			assertThat(outcomes).contains("me", "BULKHEAD_FULL").hasSize(6);
 		});
+	}
+
+	@Test
+	void endsAConnectionNeverAnsweredAtTheConnectTimeoutWithoutBlocking() throws java.io.IOException {
+		try (UnansweredPort cutOff = new UnansweredPort()) {
+			this.runner.withPropertyValues("tis.resilience.services.cut-off.url=" + cutOff.url(),
+					"tis.resilience.services.cut-off.connect-timeout=200ms",
+					"tis.resilience.services.cut-off.retry.max-attempts=2").run((context) -> {
+						WebClient client = context.getBean(WebClient.Builder.class).build();
+						// A POST whose connection was never made is sent again: both attempts time out connecting.
+						assertThatThrownBy(() -> Mono.defer(() -> client.post().uri(cutOff.url() + "/api/posts").bodyValue("x")
+							.retrieve().bodyToMono(String.class)).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10)))
+							.isInstanceOfSatisfying(ServiceUnavailableException.class,
+									(ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE))
+							.hasStackTraceContaining("connect-timeout (200 ms)");
+					});
+		}
 	}
 
 	@Test

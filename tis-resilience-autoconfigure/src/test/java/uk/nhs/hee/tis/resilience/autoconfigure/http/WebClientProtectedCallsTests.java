@@ -160,6 +160,24 @@ class WebClientProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(WebClientKind.class)
+	void neverSendsAPostAgainWhoseRedirectLedToARefusedConnection(WebClientKind kind) throws IOException {
+		String refused;
+		try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		server.stubFor(post("/profile/api/orders").willReturn(aResponse().withStatus(307)
+			.withHeader("Location", refused + "/api/orders")));
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
+			WebClientKind.Client client = kind.create(context);
+			assertThatThrownBy(() -> client.post(profile("/api/orders"), "one order"))
+				.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.SERVER_ERROR));
+			// The first server had the POST: a connection refused after its redirect is not a request never sent.
+			server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/orders")));
+		});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
 	void cutsABodyDribbledPastTheDeadlineAndCountsIt(WebClientKind kind, CapturedOutput output) {
 		server.stubFor(get("/profile/api/userinfo").willReturn(ok("abcdefghijklmnopqrst").withChunkedDribbleDelay(20, 15_000)));
 		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=1").run((context) -> {
