@@ -101,6 +101,30 @@ public final class HttpFailureClassifier {
 	}
 
 	/**
+	 * Returns whether the failure is the client's own connection pool turning the request away before it was
+	 * sent: Reactor Netty's pool ({@code reactor-pool}, shaded or not) with its queue of callers waiting for a
+	 * connection full ({@code PoolAcquirePendingLimitException}) or their wait over
+	 * ({@code PoolAcquireTimeoutException}). Nothing reached the service, and it is not the service failing:
+	 * a local limit, as a full bulkhead is. Recognised by name: core does not depend on Reactor Netty.
+	 * @param failure what the call threw
+	 * @return whether the application's own connection pool refused the request
+	 * @since 0.3.0
+	 */
+	public static boolean connectionPoolFull(Throwable failure) {
+		for (Throwable t = failure; t != null; t = t.getCause()) {
+			String name = t.getClass().getName();
+			if (name.endsWith("reactor.pool.PoolAcquirePendingLimitException")
+					|| name.endsWith("reactor.pool.PoolAcquireTimeoutException")) {
+				return true;
+			}
+			if (t.getCause() == t) {
+				break;
+			}
+		}
+		return false;
+	}
+
+	/**
 	 * Returns whether the failure happened before a connection was established, so the server
 	 * cannot have seen the request. A connect failure under a {@link RequestSentException} (a redirect's
 	 * target refused, after the request reached the first server) does not count.

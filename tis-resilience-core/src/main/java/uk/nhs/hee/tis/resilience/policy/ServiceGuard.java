@@ -628,6 +628,24 @@ public final class ServiceGuard {
 		}
 
 		/**
+		 * Ends the call turned away by a local limit below the guard before anything was sent (the HTTP
+		 * client's own connection pool full, see {@link HttpFailureClassifier#connectionPoolFull(Throwable)}):
+		 * gives back the breaker's permission and the bulkhead slot and counts it as a full bulkhead is
+		 * counted, not against the service.
+		 * @param cause what the client failed with
+		 * @return the exception to signal to the caller, with {@link Reason#BULKHEAD_FULL}
+		 * @since 0.3.0
+		 */
+		public ServiceUnavailableException rejectedLocally(Throwable cause) {
+			if (this.completion.finished.compareAndSet(false, true)) {
+				releaseSlot();
+				ServiceGuard.this.circuitBreaker.releasePermission();
+				ServiceGuard.this.listener.onCall(ServiceGuard.this.name, CallOutcome.BULKHEAD_FULL, 0);
+			}
+			return new ServiceUnavailableException(ServiceGuard.this.name, Reason.BULKHEAD_FULL, null, cause);
+		}
+
+		/**
 		 * Ends a call its caller gave up on before any outcome (a cancelled subscription): gives back the
 		 * breaker's permission and the bulkhead slot, counting nothing.
 		 */

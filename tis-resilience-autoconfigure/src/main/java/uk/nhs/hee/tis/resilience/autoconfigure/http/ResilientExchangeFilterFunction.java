@@ -614,6 +614,10 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 		}
 
 		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable ex, @Nullable InstanceAttempt instance) {
+			if (HttpFailureClassifier.connectionPoolFull(ex)) {
+				// The application's own connection pool turned it away: nothing was sent, and not the service's doing.
+				return Mono.error(this.admission.rejectedLocally(ex));
+			}
 			Reason reason = HttpFailureClassifier.reasonForException(ex);
 			instanceEnded(instance, reason);
 			if (reason == Reason.CONNECT_FAILURE && HttpFailureClassifier.neverConnected(ex) && instance != null

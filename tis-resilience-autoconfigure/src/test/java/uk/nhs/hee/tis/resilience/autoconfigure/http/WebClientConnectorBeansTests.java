@@ -2,6 +2,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -11,6 +12,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
 
 import org.springframework.beans.factory.FactoryBean;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -32,6 +37,8 @@ import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.autoconfigure.TisResilienceAutoConfiguration;
 import uk.nhs.hee.tis.resilience.autoconfigure.UnansweredPort;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
@@ -224,6 +231,42 @@ class WebClientConnectorBeansTests {
 			assertThat(context.getBean(ClientHttpConnector.class)).isInstanceOf(WireRecordingConnector.class);
 			assertThat(output).doesNotContain("event=connect_timeout_not_kept");
 		});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class OneConnectionPool {
+
+		/** One connection, one caller waiting for it: a third concurrent caller is turned away by the pool. */
+		@Bean
+		ClientHttpConnectorBuilder<?> smallPoolConnectorBuilder() {
+			return ClientHttpConnectorBuilder.reactor()
+				.withHttpClientFactory(() -> HttpClient.create(ConnectionProvider.builder("one")
+					.maxConnections(1)
+					.pendingAcquireMaxCount(1)
+					.build()));
+		}
+
+	}
+
+	@Test
+	void turnsAwayACallTheApplicationsPoolRefusesAsAFullBulkheadNotAsTheServiceFailing() {
+		server.stubFor(get("/profile/api/slow").willReturn(ok("slow").withFixedDelay(1000)));
+		this.runner.withUserConfiguration(OneConnectionPool.class)
+			.withPropertyValues("tis.resilience.services.profile.url=" + loopback() + "/profile",
+					"tis.resilience.services.profile.connect-timeout=5s", "tis.resilience.services.profile.retry.max-attempts=3")
+			.run((context) -> {
+				WebClient client = context.getBean(WebClient.Builder.class).build();
+				List<String> outcomes = Flux.range(0, 3)
+					.flatMap((i) -> client.get().uri(loopback() + "/profile/api/slow").retrieve().bodyToMono(String.class)
+						.onErrorResume(ServiceUnavailableException.class, (ex) -> Mono.just(ex.reason().name())))
+					.collectList()
+					.block(Duration.ofSeconds(30));
+				assertThat(outcomes).containsExactlyInAnyOrder("slow", "slow", "BULKHEAD_FULL");
+				server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/slow")));
+				ServiceGuard profile = context.getBean(ServiceGuardRegistry.class).guard("profile");
+				assertThat(profile.circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+				assertThat(profile.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(25);
+			});
 	}
 
 	@Test
