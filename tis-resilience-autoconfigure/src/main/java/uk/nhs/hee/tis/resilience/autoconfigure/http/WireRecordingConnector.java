@@ -28,6 +28,7 @@ import org.springframework.http.client.reactive.AbstractClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpResponse;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 import uk.nhs.hee.tis.resilience.http.RequestSentException;
@@ -78,8 +79,16 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 
 	private final ClientHttpConnector delegate;
 
+	/**
+	 * Whether the wrapped connector hands a request over only once it has a connection (Reactor Netty's): then a
+	 * connect failure after the hand-over is a later connection's. The JDK's, Jetty's and Apache's hand it over
+	 * first, and connect after.
+	 */
+	private final boolean handsOverOnceConnected;
+
 	WireRecordingConnector(ClientHttpConnector delegate) {
 		this.delegate = delegate;
+		this.handsOverOnceConnected = delegate instanceof ReactorClientHttpConnector;
 	}
 
 	ClientHttpConnector delegate() {
@@ -173,12 +182,16 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 	}
 
 	/**
-	 * Once a request was handed over to be written, a connect failure is a later connection's: a redirect's
-	 * that Reactor Netty followed, or its own second try. The first server may have the request, so the failure
-	 * is not one of a request never sent, and a POST is not sent again.
+	 * Once Reactor Netty handed a request over to be written, a connect failure is a later connection's: a
+	 * redirect's that it followed, or its own second try. The first server may have the request, so the failure
+	 * is not one of a request never sent, and a POST is not sent again. (Other connectors hand a request over
+	 * before connecting, so they cannot tell; with them, as with the blocking clients, a redirect's connect
+	 * failure still reads as never sent.)
 	 */
-	private static Mono<ClientHttpResponse> sentOnceHandedOver(Mono<ClientHttpResponse> response, URI uri,
-			AtomicInteger state) {
+	private Mono<ClientHttpResponse> sentOnceHandedOver(Mono<ClientHttpResponse> response, URI uri, AtomicInteger state) {
+		if (!this.handsOverOnceConnected) {
+			return response;
+		}
 		return response.onErrorMap((ex) -> state.get() == CONNECTED && HttpFailureClassifier.neverConnected(ex),
 				(ex) -> new RequestSentException("the request was sent to " + uri + "; a connection after it failed", ex));
 	}

@@ -226,6 +226,23 @@ class WebClientConnectorBeansTests {
 	}
 
 	@Test
+	void stillReadsARefusedConnectionAsNeverSentOnAConnectorThatSendsAsItConnects() throws IOException {
+		String refused;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		this.runner.withPropertyValues("spring.http.clients.reactive.connector=jdk",
+				"tis.resilience.services.profile.url=" + refused).run((context) -> {
+					WebClient client = context.getBean(WebClient.Builder.class).build();
+					// The JDK's connector is handed the request before it connects: a refusal is still the first hop's.
+					assertThatThrownBy(() -> client.post().uri(refused + "/api/orders").bodyValue("x").retrieve()
+						.bodyToMono(String.class).block(Duration.ofSeconds(30)))
+						.isInstanceOfSatisfying(ServiceUnavailableException.class,
+								(ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+				});
+	}
+
+	@Test
 	void saysNothingOfReactorNettysConnectorWhichKeepsIt(CapturedOutput output) {
 		this.runner.run((context) -> {
 			assertThat(context.getBean(ClientHttpConnector.class)).isInstanceOf(WireRecordingConnector.class);
