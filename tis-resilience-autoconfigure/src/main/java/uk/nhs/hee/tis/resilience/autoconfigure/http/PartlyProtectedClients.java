@@ -1,29 +1,62 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.FactoryBean;
 import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.RootBeanDefinition;
 import org.springframework.core.ResolvableType;
 
 /**
- * What a post-processor of client beans could protect only in part: the beans it left as they were, each
- * described with what its calls lack and what to do. {@link UnprotectedEgressReport} names them at startup.
+ * A post-processor of client beans (blocking or WebClient), and what it could protect only in part: the beans
+ * it left as they were, each described with what its calls lack and what to do. {@link UnprotectedEgressReport}
+ * names them at startup.
  */
-interface PartlyProtectedClients {
+abstract class PartlyProtectedClients implements BeanPostProcessor, BeanFactoryAware {
+
+	private final Map<String, String> partlyProtected = new ConcurrentHashMap<>();
+
+	private @Nullable ConfigurableListableBeanFactory beanFactory;
+
+	@Override
+	public void setBeanFactory(BeanFactory beanFactory) {
+		if (beanFactory instanceof ConfigurableListableBeanFactory listable) {
+			this.beanFactory = listable;
+		}
+	}
 
 	/** The beans, by name, each with a description. */
-	Map<String, String> partlyProtected();
+	final Map<String, String> partlyProtected() {
+		return Map.copyOf(this.partlyProtected);
+	}
+
+	/** Names a bean left as it was, with what its calls lack and what to do. */
+	final void leftAsItIs(String beanName, String description) {
+		this.partlyProtected.put(beanName, description);
+	}
+
+	/**
+	 * The type a bean is declared as, when a wrapper of type {@code wrapper} may not stand in for it: a bean may
+	 * be injected as its declared type. Null when the wrapper may replace it (or the type cannot be known).
+	 */
+	final @Nullable ResolvableType declaredUnlessReplaceableBy(String beanName, Class<?> wrapper) {
+		ResolvableType declared = declaredType(this.beanFactory, beanName);
+		return (declared == null || declared.isAssignableFrom(wrapper)) ? null : declared;
+	}
 
 	/**
 	 * The type a bean is declared as (a {@code @Bean} method's return type, generics included), or null when it
-	 * cannot be known. A bean may be injected as that type, so it is replaced only by a wrapper of that type.
+	 * cannot be known.
 	 */
-	static @Nullable ResolvableType declaredType(@Nullable ConfigurableListableBeanFactory factory, String beanName) {
+	private static @Nullable ResolvableType declaredType(@Nullable ConfigurableListableBeanFactory factory,
+			String beanName) {
 		if (factory == null || !factory.containsBeanDefinition(beanName)) {
 			return null;
 		}
@@ -36,11 +69,6 @@ interface PartlyProtectedClients {
 		// A FactoryBean's object is injected as the type the FactoryBean says it makes.
 		ResolvableType made = type.as(FactoryBean.class);
 		return (made == ResolvableType.NONE) ? type : (made.getGeneric(0).resolve() != null) ? made.getGeneric(0) : null;
-	}
-
-	/** Whether a wrapper may stand in for a bean declared as {@code declared} (null: not known, so it may). */
-	static boolean mayReplace(@Nullable ResolvableType declared, Class<?> wrapper) {
-		return declared == null || declared.isAssignableFrom(wrapper);
 	}
 
 	/** A declared type as a reader knows it: simple names, generics included. */

@@ -1,16 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
-import org.jspecify.annotations.Nullable;
-
 import org.springframework.beans.BeansException;
-import org.springframework.beans.factory.BeanFactory;
-import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.config.BeanPostProcessor;
-import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.core.ResolvableType;
 import org.springframework.web.client.RestClient;
@@ -28,17 +19,13 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
  * that each service's timeouts still reach every client built from Boot's builders. The client it
  * builds is kept: the application chose it.
  */
-final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware, PartlyProtectedClients {
+final class ResilientHttpClientBeanPostProcessor extends PartlyProtectedClients {
 
 	private final ObjectProvider<ResilientHttpClients> clients;
 
 	private final ObjectProvider<ServiceGuardRegistry> registry;
 
 	private final ObjectProvider<ServiceResolver> resolver;
-
-	private final Map<String, String> withoutDeadline = new ConcurrentHashMap<>();
-
-	private @Nullable ConfigurableListableBeanFactory beanFactory;
 
 	ResilientHttpClientBeanPostProcessor(ObjectProvider<ResilientHttpClients> clients,
 			ObjectProvider<ServiceGuardRegistry> registry, ObjectProvider<ServiceResolver> resolver) {
@@ -48,24 +35,11 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, B
 	}
 
 	@Override
-	public void setBeanFactory(BeanFactory beanFactory) {
-		if (beanFactory instanceof ConfigurableListableBeanFactory listable) {
-			this.beanFactory = listable;
-		}
-	}
-
-	/** The client beans whose calls get no deadline, by name, each described with why and what to do. */
-	@Override
-	public Map<String, String> partlyProtected() {
-		return Map.copyOf(this.withoutDeadline);
-	}
-
-	@Override
 	public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
 		if (bean instanceof RestTemplate restTemplate) {
 			String noDeadline = this.clients.getObject().addInterceptor(restTemplate);
 			if (noDeadline != null) {
-				this.withoutDeadline.put(beanName, "RestTemplate: breaker, bulkhead and retries, but no deadline: "
+				leftAsItIs(beanName, "RestTemplate: breaker, bulkhead and retries, but no deadline: "
 						+ noDeadline + "; build it from RestTemplateBuilder or leave its request factory to Boot");
 			}
 		}
@@ -74,11 +48,11 @@ final class ResilientHttpClientBeanPostProcessor implements BeanPostProcessor, B
 		}
 		else if (bean instanceof ClientHttpRequestFactoryBuilder<?> builder
 				&& !(builder instanceof ServiceClientHttpRequestFactoryBuilder)) {
-			ResolvableType declared = PartlyProtectedClients.declaredType(this.beanFactory, beanName);
-			if (declared != null && !PartlyProtectedClients.mayReplace(declared, ServiceClientHttpRequestFactoryBuilder.class)) {
+			ResolvableType declared = declaredUnlessReplaceableBy(beanName, ServiceClientHttpRequestFactoryBuilder.class);
+			if (declared != null) {
 				// Declared as its own type, it may be injected as that type: replacing it would break the
 				// application. It is named at startup instead.
-				this.withoutDeadline.put(beanName, PartlyProtectedClients.shortName(declared) + " bean: clients from Boot's builders "
+				leftAsItIs(beanName, PartlyProtectedClients.shortName(declared) + " bean: clients from Boot's builders "
 						+ "get breaker, bulkhead and retries, but no deadline; declare the bean as "
 						+ "ClientHttpRequestFactoryBuilder<?> so that the starter can wrap it");
 				return bean;

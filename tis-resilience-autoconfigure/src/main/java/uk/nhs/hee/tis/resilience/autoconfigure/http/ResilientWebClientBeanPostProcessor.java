@@ -1,20 +1,13 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.BeansException;
-import org.springframework.beans.factory.BeanFactory;
-import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.config.BeanPostProcessor;
-import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.http.client.HttpClientSettings;
 import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
 import org.springframework.core.ResolvableType;
@@ -36,7 +29,7 @@ import org.springframework.web.reactive.function.client.WebClient;
  * A connector or connector builder declared as its own concrete type may be injected as that type, so it is
  * left as it is and named at startup ({@link PartlyProtectedClients}).
  */
-final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, BeanFactoryAware, PartlyProtectedClients {
+final class ResilientWebClientBeanPostProcessor extends PartlyProtectedClients {
 
 	private static final Log logger = LogFactory.getLog(ResilientWebClientBeanPostProcessor.class);
 
@@ -44,26 +37,10 @@ final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, Be
 
 	private final ObjectProvider<ClientHttpConnector> connector;
 
-	private final Map<String, String> partlyProtected = new ConcurrentHashMap<>();
-
-	private @Nullable ConfigurableListableBeanFactory beanFactory;
-
 	ResilientWebClientBeanPostProcessor(ObjectProvider<ResilientExchangeFilterFunction> filter,
 			ObjectProvider<ClientHttpConnector> connector) {
 		this.filter = filter;
 		this.connector = connector;
-	}
-
-	@Override
-	public void setBeanFactory(BeanFactory beanFactory) {
-		if (beanFactory instanceof ConfigurableListableBeanFactory listable) {
-			this.beanFactory = listable;
-		}
-	}
-
-	@Override
-	public Map<String, String> partlyProtected() {
-		return Map.copyOf(this.partlyProtected);
 	}
 
 	@Override
@@ -95,9 +72,9 @@ final class ResilientWebClientBeanPostProcessor implements BeanPostProcessor, Be
 
 	private Object wrappedUnlessDeclaredConcrete(String beanName, Object bean, Class<?> api, Class<?> wrapper,
 			java.util.function.Supplier<Object> wrapped) {
-		ResolvableType declared = PartlyProtectedClients.declaredType(this.beanFactory, beanName);
-		if (declared != null && !PartlyProtectedClients.mayReplace(declared, wrapper)) {
-			this.partlyProtected.put(beanName, PartlyProtectedClients.shortName(declared) + " bean: WebClients on it get breaker, "
+		ResolvableType declared = declaredUnlessReplaceableBy(beanName, wrapper);
+		if (declared != null) {
+			leftAsItIs(beanName, PartlyProtectedClients.shortName(declared) + " bean: WebClients on it get breaker, "
 					+ "bulkhead, retries and deadline, but no per-service connect-timeout and no stale-if-error copies; "
 					+ "declare the bean as " + api.getSimpleName() + ((api.getTypeParameters().length > 0) ? "<?>" : "")
 					+ " so that the starter can wrap it");
