@@ -235,6 +235,12 @@ public final class ServiceGuard {
 					this.circuitBreaker.releasePermission();
 					throw ex;
 				}
+				if (HttpFailureClassifier.connectionPoolFull(ex)) {
+					// The HTTP client's own connection pool turned it away: nothing was sent, a local limit.
+					this.circuitBreaker.releasePermission();
+					this.listener.onCall(this.name, CallOutcome.BULKHEAD_FULL, 0);
+					throw new ServiceUnavailableException(this.name, Reason.BULKHEAD_FULL, null, ex);
+				}
 				Reason reason = this.classifier.classify(ex);
 				if (reason == null) {
 					// Not the service failing (a bug, a refused argument): the service did its part. Counted, so

@@ -3,6 +3,7 @@ package uk.nhs.hee.tis.resilience.autoconfigure.http;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -37,9 +38,13 @@ import org.springframework.web.service.registry.ImportHttpServices;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
+import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -202,6 +207,48 @@ class HandBuiltClientsTests {
 				Arguments.of("jetty", ClientHttpRequestFactoryBuilder.jetty()),
 				Arguments.of("reactor", ClientHttpRequestFactoryBuilder.reactor()),
 				Arguments.of("simple", ClientHttpRequestFactoryBuilder.simple()));
+	}
+
+	@Test
+	void turnsAwayACallTheApplicationsConnectionPoolRefusesAsAFullBulkheadNotAsTheServiceFailing() throws Exception {
+		String legacy = "http://127.0.0.1:" + server.getPort() + "/legacy";
+		server.stubFor(get("/legacy/api/slow").willReturn(ok("slow").withFixedDelay(1000)));
+		// One connection and one caller waiting for it: a third concurrent caller is turned away by the pool.
+		ClientHttpRequestFactoryBuilder<?> onePool = ClientHttpRequestFactoryBuilder.reactor()
+			.withHttpClientFactory(() -> reactor.netty.http.client.HttpClient
+				.create(reactor.netty.resources.ConnectionProvider.builder("one").maxConnections(1).pendingAcquireMaxCount(1).build()));
+		this.runner.withBean("onePoolRequestFactoryBuilder", ClientHttpRequestFactoryBuilder.class, () -> onePool)
+			.withPropertyValues("tis.resilience.services.legacy.url=" + legacy,
+					"tis.resilience.services.legacy.response-timeout=5s", "tis.resilience.services.legacy.retry.max-attempts=3")
+			.run((context) -> {
+				RestClient client = context.getBean(RestClient.Builder.class).build();
+				java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(3);
+				try {
+					List<java.util.concurrent.Future<String>> calls = new java.util.ArrayList<>();
+					for (int i = 0; i < 3; i++) {
+						calls.add(callers.submit(() -> {
+							try {
+								return client.get().uri(legacy + "/api/slow").retrieve().body(String.class);
+							}
+							catch (ServiceUnavailableException ex) {
+								return ex.reason().name();
+							}
+						}));
+					}
+					List<String> outcomes = new java.util.ArrayList<>();
+					for (java.util.concurrent.Future<String> call : calls) {
+						outcomes.add(call.get(30, java.util.concurrent.TimeUnit.SECONDS));
+					}
+					assertThat(outcomes).containsExactlyInAnyOrder("slow", "slow", "BULKHEAD_FULL");
+				}
+				finally {
+					callers.shutdownNow();
+				}
+				server.verify(2, getRequestedFor(urlPathEqualTo("/legacy/api/slow")));
+				ServiceGuard guard = context.getBean(ServiceGuardRegistry.class).guard("legacy");
+				assertThat(guard.circuitBreaker().getMetrics().getNumberOfFailedCalls()).isZero();
+				assertThat(guard.bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(25);
+			});
 	}
 
 	// Boot applies its customizers, the starter's among them, only to the builder it creates itself.
