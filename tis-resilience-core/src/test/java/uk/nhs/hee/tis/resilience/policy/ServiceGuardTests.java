@@ -66,6 +66,39 @@ class ServiceGuardTests {
 	}
 
 	@Test
+	void repeatsACallThatIsNotIdempotentOnlyWhileItSaysItWasNeverSent() {
+		// By default a connect failure is a request never sent: repeated whatever the method.
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(false, () -> {
+			this.attempts.incrementAndGet();
+			throw new ConnectException("refused");
+		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+		assertThat(this.attempts).hasValue(3);
+		// A call whose client may have followed a redirect before the refusal says otherwise: sent once.
+		AtomicInteger redirected = new AtomicInteger();
+		GuardedCall<String> mayHaveBeenSent = new GuardedCall<>() {
+
+			@Override
+			public boolean idempotent() {
+				return false;
+			}
+
+			@Override
+			public boolean neverSent(Throwable failure) {
+				return false;
+			}
+
+			@Override
+			public String attempt(Duration timeout) throws Exception {
+				redirected.incrementAndGet();
+				throw new ConnectException("refused");
+			}
+
+		};
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(mayHaveBeenSent));
+		assertThat(redirected).hasValue(1);
+	}
+
+	@Test
 	void stopsRetryingOnceTheBreakerOpens() {
 		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(true, () -> {
 			this.attempts.incrementAndGet();

@@ -148,7 +148,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.
-		WireRequest wire = new WireRequest(keepsCopies, guard.name());
+		WireRequest wire = new WireRequest(keepsCopies, guard.name(), idempotent);
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
 		if (!keepsCopies) {
 			ClientHttpResponse response = execute(guard, exchange);
@@ -200,7 +200,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			logger.warn("tis-resilience event=request_factory_not_wrapped service=" + service + " reason=\"a client "
 					+ "calling " + service + " sends through a request factory of its own, not the starter's (or one of "
 					+ "its interceptors answers by itself): its calls "
-					+ "get the breaker, bulkhead and retries, but no per-service deadline and no stale-if-error copies; "
+					+ "get the breaker, bulkhead and retries, but no per-service deadline, no stale-if-error copies, and a "
+					+ "POST or PATCH that fails to connect is not sent again (its client may have followed a redirect); "
 					+ "build it from Boot's RestClient.Builder or RestTemplateBuilder without setting a request factory\"");
 		}
 	}
@@ -319,6 +320,19 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		@Override
 		public boolean idempotent() {
 			return this.idempotent;
+		}
+
+		/**
+		 * Through the starter's request factory, a failure to connect is the first server's: that factory
+		 * follows a redirect of a request that may not be sent again itself ({@link FirstRedirect}). Through a
+		 * request factory of the application's own, the client may have followed a redirect from a server that
+		 * had the request before failing to connect, and cannot say so: such a request is not sent again.
+		 */
+		@Override
+		public boolean neverSent(Throwable failure) {
+			return HttpFailureClassifier.neverConnected(failure) && (this.idempotent
+					|| (this.request.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire
+							&& wire.reached()));
 		}
 
 		@Override

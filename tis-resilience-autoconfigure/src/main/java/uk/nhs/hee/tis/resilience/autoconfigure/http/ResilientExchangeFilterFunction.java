@@ -620,7 +620,9 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			Reason reason = HttpFailureClassifier.reasonForException(ex);
 			instanceEnded(instance, reason);
-			if (reason == Reason.CONNECT_FAILURE && HttpFailureClassifier.neverConnected(ex) && instance != null
+			boolean neverSent = HttpFailureClassifier.neverConnected(ex)
+					&& (this.idempotent || this.wire.tellsTheFirstServersFailure());
+			if (reason == Reason.CONNECT_FAILURE && neverSent && instance != null
 					&& this.instances != null && this.instances.canFailOver(instance, this.failedOn, this.failovers.get())
 					&& this.admission.failOver()) {
 				this.failovers.incrementAndGet();
@@ -632,8 +634,7 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 				this.admission.completion().finish(ex);
 				return Mono.error(ex);
 			}
-			boolean safe = this.idempotent || HttpFailureClassifier.neverConnected(ex);
-			Duration delay = this.admission.retryDelay(attempt, safe, reason, false, null);
+			Duration delay = this.admission.retryDelay(attempt, this.idempotent || neverSent, reason, false, null);
 			if (delay != null) {
 				return Mono.delay(delay).then(Mono.defer(() -> attempt(attempt + 1)));
 			}

@@ -9,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.BeansException;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.HttpRedirects;
 import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
 import org.springframework.core.ResolvableType;
 import org.springframework.http.client.reactive.ClientHttpConnector;
@@ -60,7 +61,8 @@ final class ResilientWebClientBeanPostProcessor extends PartlyProtectedClients {
 			return wrappedUnlessDeclaredConcrete(beanName, connector, ClientHttpConnector.class, WireRecordingConnector.class,
 					() -> {
 						nameIfConnectTimeoutsCannotBeKept(connector, new AtomicBoolean());
-						return new WireRecordingConnector(connector);
+						// How it was built is not known: it may follow redirects.
+						return new WireRecordingConnector(connector, true);
 					});
 		}
 		if (bean instanceof ClientHttpConnectorBuilder<?> builder && !(builder instanceof RecordingConnectorBuilder)) {
@@ -105,7 +107,8 @@ final class ResilientWebClientBeanPostProcessor extends PartlyProtectedClients {
 				return built;
 			}
 			nameIfConnectTimeoutsCannotBeKept(built, this.named);
-			return new WireRecordingConnector(built);
+			return new WireRecordingConnector(built,
+					settings == null || settings.redirects() != HttpRedirects.DONT_FOLLOW);
 		}
 
 	}
@@ -121,7 +124,9 @@ final class ResilientWebClientBeanPostProcessor extends PartlyProtectedClients {
 					+ connector.getClass().getSimpleName() + " reason=\"this connector sends a request as it connects: "
 					+ "WebClient calls get the breaker, bulkhead, retries, deadline and stale-if-error copies, but each "
 					+ "service's connect-timeout is not kept; Boot's spring.http.clients.connect-timeout bounds every "
-					+ "connection. Reactor Netty's connector (spring.http.clients.reactive.connector=reactor) keeps it\"");
+					+ "connection, and a POST or PATCH that fails to connect is not sent again unless redirects are not "
+					+ "followed (it may have been a redirect's target that refused). Reactor Netty's connector "
+					+ "(spring.http.clients.reactive.connector=reactor) keeps both\"");
 		}
 	}
 

@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.HttpRedirects;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.StreamingHttpOutputMessage;
@@ -25,10 +26,16 @@ import uk.nhs.hee.tis.resilience.policy.ServicePolicy;
 
 /**
  * Sends each request through a request factory built with the connect and response timeouts of the
- * request's service (the one the guard resolved from its logical URL, before any load balancer's rewrite), on top of the application's other HTTP client settings (SSL bundle,
- * redirects). Factories are shared by every service with the same pair of timeouts, so there are
- * only a handful. Each request records its final headers for the stale-if-error cache
- * ({@link WireRequest}).
+ * request's service (the one the guard resolved from its logical URL, before any load balancer's rewrite),
+ * on top of the application's other HTTP client settings (SSL bundle, redirects). Factories are shared by
+ * every service with the same timeouts, so there are only a handful. Each request records its final
+ * headers for the stale-if-error cache ({@link WireRequest}).
+ * <p>
+ * A request the guard may not send again (a {@code POST} or {@code PATCH} without an
+ * {@code Idempotency-Key}) is sent to its first server by a client that does not follow redirects, and a
+ * redirect it gets is followed here ({@link FirstRedirect}): a client following it by itself fails the
+ * same way whether the first server or the redirect's target refused the connection, and only the first
+ * is a request never sent (decision record 0027).
  */
 final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory {
 
@@ -40,7 +47,7 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 
 	private final HttpClientSettings baseSettings;
 
-	private final Map<Timeouts, ClientHttpRequestFactory> factories = new ConcurrentHashMap<>();
+	private final Map<Settings, ClientHttpRequestFactory> factories = new ConcurrentHashMap<>();
 
 	ServiceClientHttpRequestFactory(ServiceGuardRegistry registry, ServiceResolver resolver,
 			ClientHttpRequestFactoryBuilder<?> delegate, HttpClientSettings baseSettings) {
@@ -64,18 +71,45 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 	 * load balancer in front has rewritten the URL to an instance's {@code host:port} by now. Without it (a
 	 * client the guard interceptor is not on), the service is resolved from the URL.
 	 */
-	private ClientHttpRequestFactory factoryFor(URI uri, Map<String, Object> attributes) {
+	ClientHttpRequestFactory factoryFor(URI uri, Map<String, Object> attributes, boolean followsRedirects) {
 		String service = (attributes.get(WireRequest.ATTRIBUTE) instanceof WireRequest wire) ? wire.service() : null;
 		ServicePolicy policy = this.registry.guard((service != null) ? service : this.resolver.resolve(uri)).policy();
-		Timeouts timeouts = new Timeouts(policy.connectTimeout(), policy.responseTimeout());
-		return this.factories.computeIfAbsent(timeouts, this::createFactory);
+		Settings settings = new Settings(policy.connectTimeout(), policy.responseTimeout(), followsRedirects);
+		return this.factories.computeIfAbsent(settings, this::createFactory);
 	}
 
-	private ClientHttpRequestFactory createFactory(Timeouts timeouts) {
-		return this.delegate.build(this.baseSettings.withTimeouts(timeouts.connect(), timeouts.response()));
+	private ClientHttpRequestFactory createFactory(Settings settings) {
+		HttpClientSettings built = this.baseSettings.withTimeouts(settings.connect(), settings.response());
+		return this.delegate.build(settings.followsRedirects() ? built : built.withRedirects(HttpRedirects.DONT_FOLLOW));
 	}
 
-	private record Timeouts(Duration connect, Duration response) {
+	/** Whether the application's clients follow redirects (Boot's default does, where the client can). */
+	private boolean followsRedirects() {
+		return this.baseSettings.redirects() != HttpRedirects.DONT_FOLLOW;
+	}
+
+	/**
+	 * Whether a request is sent to its first server alone, and its redirect followed here: a request the
+	 * guard may not send again, on clients that follow redirects.
+	 */
+	private boolean firstHopAlone(Map<String, Object> attributes) {
+		return attributes.get(WireRequest.ATTRIBUTE) instanceof WireRequest wire && !wire.idempotent()
+				&& followsRedirects();
+	}
+
+	private record Settings(Duration connect, Duration response, boolean followsRedirects) {
+	}
+
+	static void writeBody(ClientHttpRequest request, StreamingHttpOutputMessage.@Nullable Body body) throws IOException {
+		if (body == null) {
+			return;
+		}
+		if (request instanceof StreamingHttpOutputMessage streaming) {
+			streaming.setBody(body);
+		}
+		else {
+			body.writeTo(request.getBody());
+		}
 	}
 
 	/**
@@ -105,23 +139,29 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 
 		@Override
 		public ClientHttpResponse execute() throws IOException {
-			ClientHttpRequest request = factoryFor(this.uri, this.attributes).createRequest(this.uri, this.method);
+			boolean firstHopAlone = firstHopAlone(this.attributes);
+			ClientHttpRequest request = factoryFor(this.uri, this.attributes, !firstHopAlone).createRequest(this.uri,
+					this.method);
 			request.getHeaders().putAll(this.headers);
 			request.getAttributes().putAll(this.attributes);
 			Body body = this.streamed;
 			FastByteArrayOutputStream written = this.written;
+			if (firstHopAlone && body != null) {
+				// A 307 or 308 sends the body again: a streamed one is kept for it.
+				written = new FastByteArrayOutputStream();
+				body.writeTo(written);
+				body = null;
+			}
 			if (body == null && written != null && written.size() > 0) {
 				body = written::writeTo;
 			}
-			if (body != null) {
-				if (request instanceof StreamingHttpOutputMessage streaming) {
-					streaming.setBody(body);
-				}
-				else {
-					body.writeTo(request.getBody());
-				}
+			writeBody(request, body);
+			ClientHttpResponse response = WireRequest.recording(request).execute();
+			if (!firstHopAlone) {
+				return response;
 			}
-			return WireRequest.recording(request).execute();
+			return new FirstRedirect(ServiceClientHttpRequestFactory.this, request, (written != null) ? written.toByteArrayUnsafe()
+					: new byte[0]).follow(response);
 		}
 
 		@Override

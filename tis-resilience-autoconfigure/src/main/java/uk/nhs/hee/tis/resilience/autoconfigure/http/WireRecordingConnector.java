@@ -86,9 +86,20 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 	 */
 	private final boolean handsOverOnceConnected;
 
-	WireRecordingConnector(ClientHttpConnector delegate) {
+	/**
+	 * Whether a connect failure is known to be the first server's: with Reactor Netty's connector (a later
+	 * connection's failure is a {@link RequestSentException}), or with one that follows no redirects.
+	 */
+	private final boolean tellsTheFirstServersFailure;
+
+	/**
+	 * @param delegate the connector Boot or the application built
+	 * @param followsRedirects whether it may follow redirects (when not known, say so)
+	 */
+	WireRecordingConnector(ClientHttpConnector delegate, boolean followsRedirects) {
 		this.delegate = delegate;
 		this.handsOverOnceConnected = delegate instanceof ReactorClientHttpConnector;
+		this.tellsTheFirstServersFailure = this.handsOverOnceConnected || !followsRedirects;
 	}
 
 	ClientHttpConnector delegate() {
@@ -148,6 +159,7 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 			Attempt attempt = context.getOrDefault(Attempt.KEY, null);
 			if (attempt != null && !attempt.seen) {
 				attempt.seen = true;
+				attempt.tellsTheFirstServersFailure = this.tellsTheFirstServersFailure;
 			}
 			if (attempt == null) {
 				// Not a call of a protected service, or a filter lost the context: no deadline to connect, and the
@@ -245,6 +257,8 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 
 		private volatile boolean seen;
 
+		private volatile boolean tellsTheFirstServersFailure;
+
 		/**
 		 * @param connectTimeout the service's {@code connect-timeout}
 		 * @param records whether the request is recorded for a stale copy's key
@@ -265,6 +279,16 @@ final class WireRecordingConnector implements ClientHttpConnector, SmartLifecycl
 		/** Whether a connector like this one took an attempt of the call. */
 		boolean seen() {
 			return this.seen;
+		}
+
+		/**
+		 * Whether a connect failure of the call is known to be its first server's, and so of a request never
+		 * sent: false when no connector like this one took it, or when the one that did hands the request over
+		 * before connecting (the JDK's, Jetty's, Apache's) and may follow a redirect, whose target's refusal
+		 * reads the same.
+		 */
+		boolean tellsTheFirstServersFailure() {
+			return this.seen && this.tellsTheFirstServersFailure;
 		}
 
 	}

@@ -37,6 +37,8 @@ final class WireRequest {
 
 	private final String service;
 
+	private final boolean idempotent;
+
 	private volatile boolean reached;
 
 	private @Nullable HttpHeaders headers;
@@ -50,10 +52,14 @@ final class WireRequest {
 	 * @param keepsWhatWasSent whether to copy the headers and URI as sent (only a stale-if-error key needs
 	 * them: every other call only learns whether it went through the starter's request factory)
 	 * @param service the service the guard resolved from the request's logical URL
+	 * @param idempotent whether the guard may send the request again (an idempotent method, or an
+	 * {@code Idempotency-Key}): when not, the request factory follows a redirect itself, so that a failure
+	 * after the first server had the request is told from one before ({@link ServiceClientHttpRequestFactory})
 	 */
-	WireRequest(boolean keepsWhatWasSent, String service) {
+	WireRequest(boolean keepsWhatWasSent, String service, boolean idempotent) {
 		this.keepsWhatWasSent = keepsWhatWasSent;
 		this.service = service;
+		this.idempotent = idempotent;
 	}
 
 	/**
@@ -62,6 +68,11 @@ final class WireRequest {
 	 */
 	String service() {
 		return this.service;
+	}
+
+	/** Whether the guard may send the request again. */
+	boolean idempotent() {
+		return this.idempotent;
 	}
 
 	/** Whether an attempt reached the starter's request factory. */

@@ -189,6 +189,32 @@ class HandBuiltClientsTests {
 	}
 
 	@Test
+	void neverSendsAPostAgainThroughARequestFactoryOfItsOwnThatFollowedARedirectToARefusedConnection()
+			throws java.io.IOException {
+		String refused;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		server.stubFor(com.github.tomakehurst.wiremock.client.WireMock.post("/legacy/api/orders")
+			.willReturn(com.github.tomakehurst.wiremock.client.WireMock.aResponse().withStatus(307)
+				.withHeader("Location", refused + "/api/orders")));
+		this.runner.withPropertyValues("tis.resilience.services.legacy.retry.max-attempts=3").run((context) -> {
+			// Apache HttpClient, built by the application, follows the redirect inside the call: the refusal reads
+			// as a connect failure, but the first server had the POST.
+			RestClient own = context.getBean(RestClient.Builder.class)
+				.requestFactory(new org.springframework.http.client.HttpComponentsClientHttpRequestFactory())
+				.build();
+			assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> own.post()
+				.uri(server.baseUrl() + "/legacy/api/orders")
+				.body("one order")
+				.retrieve()
+				.body(String.class));
+			server.verify(1, com.github.tomakehurst.wiremock.client.WireMock
+				.postRequestedFor(urlPathEqualTo("/legacy/api/orders")));
+		});
+	}
+
+	@Test
 	void givesTheDeadlineWhenTheApplicationChoosesTheSimpleClient() {
 		legacyAnswersAfter15Seconds();
 		this.runner.withPropertyValues("spring.http.clients.imperative.factory=simple").run((context) -> {

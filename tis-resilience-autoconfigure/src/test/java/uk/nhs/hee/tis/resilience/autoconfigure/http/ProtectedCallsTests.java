@@ -20,12 +20,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ContextConsumer;
 import org.springframework.web.client.HttpClientErrorException;
 import org.springframework.web.client.HttpServerErrorException;
+import org.springframework.web.client.RestClient;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -33,6 +35,7 @@ import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
@@ -225,6 +228,109 @@ class ProtectedCallsTests {
 						.satisfies((ex) -> assertThat(ex.service()).isEqualTo("closed"));
 					assertThat(client.attempts()).isEqualTo(3);
 				});
+	}
+
+	static Stream<Arguments> redirects() {
+		List<Arguments> arguments = new ArrayList<>();
+		for (ClientKind kind : ClientKind.values()) {
+			for (int status : new int[] { 301, 302, 303, 307, 308 }) {
+				arguments.add(Arguments.of(kind, status));
+			}
+		}
+		return arguments.stream();
+	}
+
+	@ParameterizedTest(name = "{0} {1}")
+	@MethodSource("redirects")
+	void neverSendsAPostAgainWhoseRedirectLedToARefusedConnection(ClientKind kind, int status) throws IOException {
+		String refused;
+		try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		server.stubFor(post("/profile/api/orders").willReturn(aResponse().withStatus(status)
+			.withHeader("Location", refused + "/api/orders")));
+		run(props("tis.resilience.services.profile.retry.max-attempts=3"), (context) -> {
+			ClientKind.TestClient client = kind.create(context);
+			assertThatExceptionOfType(ServiceUnavailableException.class)
+				.isThrownBy(() -> client.post(profile("/api/orders"), "one order"))
+				.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.SERVER_ERROR));
+			// The first server had the POST: a connection refused after its redirect is not a request never sent.
+			server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/orders")));
+			assertThat(client.attempts()).isEqualTo(1);
+		});
+	}
+
+	static Stream<Arguments> redirectsFollowed() {
+		List<Arguments> arguments = new ArrayList<>();
+		for (String enabled : List.of("true", "false")) {
+			arguments.add(Arguments.of(enabled, 301, "GET"));
+			arguments.add(Arguments.of(enabled, 302, "GET"));
+			arguments.add(Arguments.of(enabled, 303, "GET"));
+			arguments.add(Arguments.of(enabled, 307, "POST"));
+			arguments.add(Arguments.of(enabled, 308, "POST"));
+		}
+		return arguments.stream();
+	}
+
+	@ParameterizedTest(name = "starter enabled={0}: {1} -> {2}")
+	@MethodSource("redirectsFollowed")
+	void followsAPostsRedirectAsPlainBootDoes(String enabled, int status, String method) {
+		server.stubFor(post("/profile/api/orders").willReturn(aResponse().withStatus(status)
+			.withHeader("Location", "/profile/api/orders/1")));
+		server.stubFor(any(urlPathEqualTo("/profile/api/orders/1")).willReturn(ok("order 1")));
+		run(props("tis.resilience.enabled=" + enabled, "tis.resilience.services.profile.retry.max-attempts=3"),
+				(context) -> {
+					RestClient client = context.getBean(RestClient.Builder.class).build();
+					String answer = client.post()
+						.uri(profile("/api/orders"))
+						.header("Authorization", "Bearer same-origin")
+						.body("one order")
+						.retrieve()
+						.body(String.class);
+					assertThat(answer).isEqualTo("order 1");
+					server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/orders")));
+					List<ServeEvent> followed = server.getAllServeEvents()
+						.stream()
+						.filter((event) -> event.getRequest().getUrl().equals("/profile/api/orders/1"))
+						.toList();
+					assertThat(followed).singleElement().satisfies((event) -> {
+						assertThat(event.getRequest().getMethod().getName()).isEqualTo(method);
+						assertThat(event.getRequest().getBodyAsString()).isEqualTo(method.equals("POST") ? "one order" : "");
+						if (enabled.equals("true")) {
+							// The same origin: the credentials go with it, as Reactor Netty and the JDK client send them
+							// (Apache HttpClient, plain Boot's client here, sends none of the caller's headers after a
+							// redirect that turns a POST into a GET).
+							assertThat(event.getRequest().getHeader("Authorization")).isEqualTo("Bearer same-origin");
+						}
+					});
+				});
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(ints = { 302, 307 })
+	void sendsNoCredentialsToARedirectOnAnotherOrigin(int status) {
+		// localhost and 127.0.0.1 are two origins, though one server.
+		server.stubFor(post("/profile/api/orders").willReturn(aResponse().withStatus(status)
+			.withHeader("Location", "http://127.0.0.1:" + server.getPort() + "/profile/api/orders/1")));
+		server.stubFor(any(urlPathEqualTo("/profile/api/orders/1")).willReturn(ok("order 1")));
+		run(props("tis.resilience.services.profile.retry.max-attempts=3"), (context) -> {
+			RestClient client = context.getBean(RestClient.Builder.class).build();
+			assertThat(client.post()
+				.uri(profile("/api/orders"))
+				.header("Authorization", "Bearer for-profile")
+				.header("Cookie", "session=1")
+				.body("one order")
+				.retrieve()
+				.body(String.class)).isEqualTo("order 1");
+			List<ServeEvent> followed = server.getAllServeEvents()
+				.stream()
+				.filter((event) -> event.getRequest().getUrl().equals("/profile/api/orders/1"))
+				.toList();
+			assertThat(followed).singleElement().satisfies((event) -> {
+				assertThat(event.getRequest().containsHeader("Authorization")).isFalse();
+				assertThat(event.getRequest().containsHeader("Cookie")).isFalse();
+			});
+		});
 	}
 
 	@ParameterizedTest

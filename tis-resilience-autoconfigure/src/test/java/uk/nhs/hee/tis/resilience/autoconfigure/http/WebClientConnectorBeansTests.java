@@ -41,6 +41,9 @@ import uk.nhs.hee.tis.resilience.policy.ServiceGuard;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static com.github.tomakehurst.wiremock.client.WireMock.serviceUnavailable;
@@ -239,6 +242,27 @@ class WebClientConnectorBeansTests {
 						.bodyToMono(String.class).block(Duration.ofSeconds(30)))
 						.isInstanceOfSatisfying(ServiceUnavailableException.class,
 								(ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+				});
+	}
+
+	@Test
+	void neverSendsAPostAgainWhoseRedirectLedToARefusedConnectionOnAConnectorThatSendsAsItConnects() throws IOException {
+		String refused;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		server.stubFor(post("/profile/api/orders").willReturn(aResponse().withStatus(307)
+			.withHeader("Location", refused + "/api/orders")));
+		this.runner.withPropertyValues("spring.http.clients.reactive.connector=jdk",
+				"tis.resilience.services.profile.url=" + loopback() + "/profile",
+				"tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
+					WebClient client = context.getBean(WebClient.Builder.class).build();
+					// The JDK's connector is handed the request before it connects, and follows the redirect itself:
+					// the refusal cannot be told from the first server's, so the POST is not sent again.
+					assertThatThrownBy(() -> client.post().uri(loopback() + "/profile/api/orders").bodyValue("one order")
+						.retrieve().bodyToMono(String.class).block(Duration.ofSeconds(30)))
+						.isInstanceOf(ServiceUnavailableException.class);
+					server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/orders")));
 				});
 	}
 
