@@ -68,6 +68,10 @@ public final class HttpFailureClassifier {
 			if (t instanceof ServiceUnavailableException unavailable) {
 				return unavailable.reason();
 			}
+			if (t instanceof RequestSentException sent && sent.getCause() != null && neverConnected(sent.getCause())) {
+				// A connection failed, after a server may have had the request: not safe to send again.
+				return Reason.CONNECT_FAILURE;
+			}
 			if (isTimeout(t)) {
 				return Reason.TIMEOUT;
 			}

@@ -5,7 +5,6 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
-import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
 
 /**
  * One logical call as {@link ServiceGuard} runs it: one or more attempts, each given its deadline.
@@ -23,19 +22,6 @@ public interface GuardedCall<T> {
 	 * @return whether repeating the call cannot change data twice
 	 */
 	boolean idempotent();
-
-	/**
-	 * Whether an attempt that failed with this exception cannot have reached the service, so that the call may
-	 * be sent again, or to another instance, whatever its method. By default, when the failure is one of
-	 * connecting ({@link HttpFailureClassifier#neverConnected(Throwable)}). A call whose client may have
-	 * followed a redirect before failing to connect (the first server had the request) says no.
-	 * @param failure what the attempt threw
-	 * @return whether no byte of the request can have reached the service
-	 * @since 0.3.0
-	 */
-	default boolean neverSent(Throwable failure) {
-		return HttpFailureClassifier.neverConnected(failure);
-	}
 
 	/**
 	 * Makes one attempt.

@@ -187,7 +187,7 @@ public final class ServiceGuard {
 					attempt--;
 					continue;
 				}
-				boolean safe = call.idempotent() || call.neverSent(ex);
+				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
 				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
@@ -253,7 +253,7 @@ public final class ServiceGuard {
 					attempt--;
 					continue;
 				}
-				boolean safe = call.idempotent() || call.neverSent(ex);
+				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
 				// A nested call of this service has already retried by its own rules.
 				boolean retriedInside = ex instanceof ServiceUnavailableException unavailable
 						&& unavailable.service().equals(this.name);
@@ -331,7 +331,7 @@ public final class ServiceGuard {
 
 	// A connection refused by one instance, with another in rotation: the request goes there at once.
 	private boolean failsOver(GuardedCall<?> call, Reason reason, Exception ex) {
-		if (reason != Reason.CONNECT_FAILURE || !call.neverSent(ex) || isOpen()
+		if (reason != Reason.CONNECT_FAILURE || !HttpFailureClassifier.neverConnected(ex) || isOpen()
 				|| !call.canFailOver()) {
 			return false;
 		}

@@ -96,7 +96,10 @@ class HttpFailureClassifierTests {
 		// A redirect's target refused, after the first server had the request.
 		Exception redirected = new RuntimeException(new RequestSentException("sent", new java.net.ConnectException("refused")));
 		assertThat(HttpFailureClassifier.neverConnected(redirected)).isFalse();
-		assertThat(HttpFailureClassifier.reasonForException(redirected)).isEqualTo(Reason.SERVER_ERROR);
+		assertThat(HttpFailureClassifier.reasonForException(redirected)).isEqualTo(Reason.CONNECT_FAILURE);
+		// Anything else after the request was sent is what it was.
+		assertThat(HttpFailureClassifier.reasonForException(new RequestSentException("sent", new IOException("reset"))))
+			.isEqualTo(Reason.SERVER_ERROR);
 	}
 
 }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
+import uk.nhs.hee.tis.resilience.http.RequestSentException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -66,35 +67,20 @@ class ServiceGuardTests {
 	}
 
 	@Test
-	void repeatsACallThatIsNotIdempotentOnlyWhileItSaysItWasNeverSent() {
+	void repeatsACallThatIsNotIdempotentOnlyWhenItCannotHaveBeenSent() {
 		// By default a connect failure is a request never sent: repeated whatever the method.
 		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(false, () -> {
 			this.attempts.incrementAndGet();
 			throw new ConnectException("refused");
 		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
 		assertThat(this.attempts).hasValue(3);
-		// A call whose client may have followed a redirect before the refusal says otherwise: sent once.
+		// A refusal after the request may have reached a server (a redirect's target): sent once, and still a
+		// connect failure.
 		AtomicInteger redirected = new AtomicInteger();
-		GuardedCall<String> mayHaveBeenSent = new GuardedCall<>() {
-
-			@Override
-			public boolean idempotent() {
-				return false;
-			}
-
-			@Override
-			public boolean neverSent(Throwable failure) {
-				return false;
-			}
-
-			@Override
-			public String attempt(Duration timeout) throws Exception {
-				redirected.incrementAndGet();
-				throw new ConnectException("refused");
-			}
-
-		};
-		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(mayHaveBeenSent));
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(false, () -> {
+			redirected.incrementAndGet();
+			throw new RequestSentException("sent to the first server", new ConnectException("refused"));
+		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
 		assertThat(redirected).hasValue(1);
 	}
 

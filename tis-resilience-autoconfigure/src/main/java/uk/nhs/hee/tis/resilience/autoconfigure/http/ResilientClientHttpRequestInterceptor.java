@@ -28,6 +28,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.http.RequestSentException;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
 import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 import uk.nhs.hee.tis.resilience.policy.GuardedCall;
@@ -323,21 +324,28 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		}
 
 		/**
-		 * Through the starter's request factory, a failure to connect is the first server's: that factory
-		 * follows a redirect of a request that may not be sent again itself ({@link FirstRedirect}). Through a
-		 * request factory of the application's own, the client may have followed a redirect from a server that
-		 * had the request before failing to connect, and cannot say so: such a request is not sent again.
+		 * A connect failure of a request that may not be sent again, where it cannot be told from a redirect's
+		 * (the starter's request factory follows such a request's redirect itself, {@link FirstRedirect}; a
+		 * factory of the application's own may have followed one inside the call, after the first server had
+		 * the request): said in the exception, so that no guard, this one or one around it, sends it again.
 		 */
-		@Override
-		public boolean neverSent(Throwable failure) {
-			return HttpFailureClassifier.neverConnected(failure) && (this.idempotent
+		private @Nullable RequestSentException unsureWhetherSent(Exception failure) {
+			if (this.idempotent || !HttpFailureClassifier.neverConnected(failure)
 					|| (this.request.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire
-							&& wire.reached()));
+							&& wire.reached())) {
+				return null;
+			}
+			return new RequestSentException("a connection to " + this.service + " failed, through a request factory "
+					+ "of the application's own, which may have followed a redirect after a server had the request",
+					failure);
 		}
 
 		@Override
 		public ClientHttpResponse attempt(Duration timeout) throws IOException {
 			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
+			if (this.request.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire) {
+				wire.attemptEndsAt(this.deadlineNanos);
+			}
 			this.attempts++;
 			Observation attempt = (this.observed != null) ? this.observed.attemptStarted(this.attempts) : null;
 			InstanceAttempt instance = nextInstanceAttempt();
@@ -358,9 +366,14 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 				return response;
 			}
 			catch (IOException | RuntimeException ex) {
-				instanceEnded(instance, HttpFailureClassifier.reasonForException(ex));
+				RequestSentException unsure = unsureWhetherSent(ex);
+				Exception failure = (unsure != null) ? unsure : ex;
+				instanceEnded(instance, HttpFailureClassifier.reasonForException(failure));
 				if (attempt != null) {
-					ObservedCall.attemptEnded(attempt, outcomeOf(ex), null, ex);
+					ObservedCall.attemptEnded(attempt, outcomeOf(failure), null, failure);
+				}
+				if (unsure != null) {
+					throw unsure;
 				}
 				throw ex;
 			}

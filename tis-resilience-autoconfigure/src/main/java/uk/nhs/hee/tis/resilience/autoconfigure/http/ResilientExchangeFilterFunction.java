@@ -41,6 +41,7 @@ import uk.nhs.hee.tis.resilience.autoconfigure.internal.InstanceAttempt;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
+import uk.nhs.hee.tis.resilience.http.RequestSentException;
 import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
 import uk.nhs.hee.tis.resilience.internal.FailureResponseMark;
 import uk.nhs.hee.tis.resilience.policy.CallCompletion;
@@ -613,15 +614,15 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 		}
 
-		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable ex, @Nullable InstanceAttempt instance) {
+		private Mono<ClientResponse> failedWithoutAnswer(int attempt, Throwable failure, @Nullable InstanceAttempt instance) {
+			Throwable ex = unsureWhetherSent(failure);
 			if (HttpFailureClassifier.connectionPoolFull(ex)) {
 				// The application's own connection pool turned it away: nothing was sent, and not the service's doing.
 				return Mono.error(this.admission.rejectedLocally(ex));
 			}
 			Reason reason = HttpFailureClassifier.reasonForException(ex);
 			instanceEnded(instance, reason);
-			boolean neverSent = HttpFailureClassifier.neverConnected(ex)
-					&& (this.idempotent || this.wire.tellsTheFirstServersFailure());
+			boolean neverSent = HttpFailureClassifier.neverConnected(ex);
 			if (reason == Reason.CONNECT_FAILURE && neverSent && instance != null
 					&& this.instances != null && this.instances.canFailOver(instance, this.failedOn, this.failovers.get())
 					&& this.admission.failOver()) {
@@ -640,6 +641,20 @@ final class ResilientExchangeFilterFunction implements ExchangeFilterFunction {
 			}
 			boolean onOutlier = instance != null && this.instances != null && this.instances.failedOnAnOutlier(instance);
 			return Mono.error(this.admission.failed(reason, ex, onOutlier));
+		}
+
+		/**
+		 * A connect failure of a request that may not be sent again, where it cannot be told from a redirect's
+		 * target refusing (a connector that is handed the request before it connects and follows redirects, or
+		 * one the starter did not wrap): said in the exception, so that no guard, this one or one around it,
+		 * sends it again.
+		 */
+		private Throwable unsureWhetherSent(Throwable failure) {
+			if (this.idempotent || this.wire.tellsTheFirstServersFailure() || !HttpFailureClassifier.neverConnected(failure)) {
+				return failure;
+			}
+			return new RequestSentException("a connection to " + this.guard.name() + " failed, through a connector "
+					+ "that may have followed a redirect after a server had the request", failure);
 		}
 
 		private Mono<ClientResponse> answered(int attempt, ClientResponse response, DeadlineWatch.Deadline deadline,

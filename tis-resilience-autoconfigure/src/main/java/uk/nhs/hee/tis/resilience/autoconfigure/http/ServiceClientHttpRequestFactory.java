@@ -1,9 +1,9 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.URI;
 import java.time.Duration;
-import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -100,6 +100,26 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 	private record Settings(Duration connect, Duration response, boolean followsRedirects) {
 	}
 
+	/**
+	 * A body written from bytes kept in memory, which can be written again: a client following a 307 or 308
+	 * sends it again (Apache HttpClient follows no redirect of a request whose body cannot be).
+	 */
+	static StreamingHttpOutputMessage.Body repeatable(FastByteArrayOutputStream bytes) {
+		return new StreamingHttpOutputMessage.Body() {
+
+			@Override
+			public void writeTo(OutputStream outputStream) throws IOException {
+				bytes.writeTo(outputStream);
+			}
+
+			@Override
+			public boolean repeatable() {
+				return true;
+			}
+
+		};
+	}
+
 	static void writeBody(ClientHttpRequest request, StreamingHttpOutputMessage.@Nullable Body body) throws IOException {
 		if (body == null) {
 			return;
@@ -145,23 +165,22 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 			request.getHeaders().putAll(this.headers);
 			request.getAttributes().putAll(this.attributes);
 			Body body = this.streamed;
-			FastByteArrayOutputStream written = this.written;
-			if (firstHopAlone && body != null) {
-				// A 307 or 308 sends the body again: a streamed one is kept for it.
-				written = new FastByteArrayOutputStream();
-				body.writeTo(written);
-				body = null;
+			if (firstHopAlone && body != null && !body.repeatable()) {
+				// A 307 or 308 sends the body again: one that can be written once only is kept for it.
+				FastByteArrayOutputStream kept = new FastByteArrayOutputStream();
+				body.writeTo(kept);
+				body = repeatable(kept);
 			}
+			FastByteArrayOutputStream written = this.written;
 			if (body == null && written != null && written.size() > 0) {
-				body = written::writeTo;
+				body = repeatable(written);
 			}
 			writeBody(request, body);
 			ClientHttpResponse response = WireRequest.recording(request).execute();
 			if (!firstHopAlone) {
 				return response;
 			}
-			return new FirstRedirect(ServiceClientHttpRequestFactory.this, request, (written != null) ? written.toByteArrayUnsafe()
-					: new byte[0]).follow(response);
+			return FirstRedirect.follow(ServiceClientHttpRequestFactory.this, request, body, response);
 		}
 
 		@Override

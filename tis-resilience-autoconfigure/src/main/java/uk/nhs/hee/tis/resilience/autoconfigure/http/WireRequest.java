@@ -41,6 +41,8 @@ final class WireRequest {
 
 	private volatile boolean reached;
 
+	private volatile long attemptDeadlineNanos = Long.MAX_VALUE;
+
 	private @Nullable HttpHeaders headers;
 
 	private @Nullable URI uri;
@@ -73,6 +75,19 @@ final class WireRequest {
 	/** Whether the guard may send the request again. */
 	boolean idempotent() {
 		return this.idempotent;
+	}
+
+	/**
+	 * Notes when the current attempt's {@code response-timeout} ends.
+	 * @param deadlineNanos on {@link System#nanoTime()}'s scale
+	 */
+	void attemptEndsAt(long deadlineNanos) {
+		this.attemptDeadlineNanos = deadlineNanos;
+	}
+
+	/** When the current attempt's {@code response-timeout} ends, on {@link System#nanoTime()}'s scale. */
+	long attemptDeadlineNanos() {
+		return this.attemptDeadlineNanos;
 	}
 
 	/** Whether an attempt reached the starter's request factory. */

@@ -170,7 +170,7 @@ class WebClientProtectedCallsTests {
 		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=3").run((context) -> {
 			WebClientKind.Client client = kind.create(context);
 			assertThatThrownBy(() -> client.post(profile("/api/orders"), "one order"))
-				.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.SERVER_ERROR));
+				.satisfies((ex) -> assertThat(unavailable(ex).reason()).isEqualTo(Reason.CONNECT_FAILURE));
 			// The first server had the POST: a connection refused after its redirect is not a request never sent.
 			server.verify(1, postRequestedFor(urlPathEqualTo("/profile/api/orders")));
 		});
