@@ -173,6 +173,7 @@ public final class ServiceGuard {
 	// own request's rules (a GET inside CircuitBreakerFactory.run is still retried), within the same retry
 	// budget; a failure response it hands over is passed to the outer call to count.
 	private <T> T nested(GuardedCall<T> call, Entered outer) throws Exception {
+		long start = System.nanoTime();
 		for (int attempt = 1;; attempt++) {
 			T result;
 			try {
@@ -188,7 +189,8 @@ public final class ServiceGuard {
 					continue;
 				}
 				boolean safe = call.idempotent() || HttpFailureClassifier.neverConnected(ex);
-				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO : decideRetry(attempt, safe, null);
+				RetryDecision decision = (reason == Reason.TIMEOUT) ? RetryDecision.NO
+						: decideRetry(start, attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
 				}
@@ -196,7 +198,8 @@ public final class ServiceGuard {
 				throw new ServiceUnavailableException(this.name, reported, null, ex);
 			}
 			GuardedCall.Failure failure = call.failureOf(result);
-			if (failure != null && decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY
+			if (failure != null
+					&& decideRetry(start, attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY
 					&& backOffAfter(call, result, attempt, failure)) {
 				continue;
 			}
@@ -260,7 +263,7 @@ public final class ServiceGuard {
 				// A timed-out attempt is not retried: a slow service is not helped by a second request,
 				// and the caller would wait one more response-timeout for it.
 				RetryDecision decision = (reason == Reason.TIMEOUT || retriedInside) ? RetryDecision.NO
-						: decideRetry(attempt, safe, null);
+						: decideRetry(start, attempt, safe, null);
 				if (decision == RetryDecision.RETRY && backOff(attempt, null)) {
 					continue;
 				}
@@ -292,7 +295,7 @@ public final class ServiceGuard {
 				failure = entry.nestedFailure;
 			}
 			if (failure != null && !retriedInside
-					&& decideRetry(attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY) {
+					&& decideRetry(start, attempt, call.idempotent(), failure.retryAfter()) == RetryDecision.RETRY) {
 				call.discard(result);
 				this.bulkhead.onComplete();
 				if (backOff(attempt, failure.retryAfter())) {
@@ -339,8 +342,15 @@ public final class ServiceGuard {
 		return true;
 	}
 
-	private RetryDecision decideRetry(int attempt, boolean safe, @Nullable Duration retryAfter) {
+	// A retry is made only when it starts within the call's first response-timeout (a Retry-After
+	// included), so that however many attempts max-attempts allows, a caller waits less than two
+	// response-timeouts and one backoff (decision 0028).
+	private RetryDecision decideRetry(long callStart, int attempt, boolean safe, @Nullable Duration retryAfter) {
 		if (!safe || attempt >= this.policy.retry().maxAttempts() || isOpen()) {
+			return RetryDecision.NO;
+		}
+		long waitNanos = (retryAfter != null) ? retryAfter.toNanos() : 0;
+		if (System.nanoTime() - callStart + waitNanos >= this.policy.responseTimeout().toNanos()) {
 			return RetryDecision.NO;
 		}
 		if (retryAfter != null && retryAfter.compareTo(this.policy.retry().maxBackoff()) > 0) {
@@ -563,7 +573,7 @@ public final class ServiceGuard {
 		public @Nullable Duration retryDelay(int attempt, boolean safe, Reason reason, boolean answered,
 				@Nullable Duration retryAfter) {
 			RetryDecision decision = (reason == Reason.TIMEOUT && !answered) ? RetryDecision.NO
-					: decideRetry(attempt, safe, retryAfter);
+					: decideRetry(this.completion.start, attempt, safe, retryAfter);
 			if (decision != RetryDecision.RETRY) {
 				this.budgetExhausted = decision == RetryDecision.BUDGET_EXHAUSTED;
 				return null;

@@ -85,6 +85,26 @@ class ServiceGuardTests {
 	}
 
 	@Test
+	void startsNoRetryOnceTheCallHasTakenItsResponseTimeout() {
+		ServicePolicy quick = this.policy.withResponseTimeout(Duration.ofMillis(100));
+		ServiceGuard guard = new ServiceGuardRegistry(quick, Map.of("profile", quick), 1).guard("profile");
+		// An attempt that fails late (a reset after 150 ms of a 100 ms budget spent elsewhere, say): no second one.
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> guard.execute(true, () -> {
+			this.attempts.incrementAndGet();
+			java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(150));
+			throw new IOException("Connection reset");
+		})).satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.SERVER_ERROR));
+		assertThat(this.attempts).hasValue(1);
+		// One that fails at once is retried as max-attempts says.
+		AtomicInteger quickFailures = new AtomicInteger();
+		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> guard.execute(true, () -> {
+			quickFailures.incrementAndGet();
+			throw new IOException("Connection reset");
+		}));
+		assertThat(quickFailures).hasValue(3);
+	}
+
+	@Test
 	void stopsRetryingOnceTheBreakerOpens() {
 		assertThatExceptionOfType(ServiceUnavailableException.class).isThrownBy(() -> this.guard.execute(true, () -> {
 			this.attempts.incrementAndGet();

@@ -166,6 +166,20 @@ class ProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(ClientKind.class)
+	void startsNoRetryOnceTheCallHasTakenItsResponseTimeout(ClientKind kind) {
+		// Each 503 comes late: the first attempt ends at 600 ms and is retried; the second ends past the call's
+		// first second, so no third starts, whatever max-attempts allows (decision 0028).
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable().withFixedDelay(600)));
+		run(props("tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=5"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					assertThatThrownBy(() -> client.get(profile("/api/userinfo"))).isNotNull();
+					server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
 	void retriesAGetThatGot503(ClientKind kind) {
 		server.stubFor(get("/profile/api/userinfo").inScenario("flaky")
 			.whenScenarioStateIs(STARTED)

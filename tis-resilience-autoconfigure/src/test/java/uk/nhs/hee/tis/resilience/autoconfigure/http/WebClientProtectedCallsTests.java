@@ -199,6 +199,20 @@ class WebClientProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(WebClientKind.class)
+	void startsNoRetryOnceTheCallHasTakenItsResponseTimeout(WebClientKind kind) {
+		// Each 503 comes late: the first attempt ends at 600 ms and is retried; the second ends past the call's
+		// first second, so no third starts, whatever max-attempts allows (decision 0028).
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable().withFixedDelay(600)));
+		this.runner.withPropertyValues("tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=5").run((context) -> {
+					WebClientKind.Client client = kind.create(context);
+					assertThatThrownBy(() -> client.get(profile("/api/userinfo"))).isNotNull();
+					server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(WebClientKind.class)
 	void retriesAGetThatGot503AndAnswersWithTheSecondResponse(WebClientKind kind) {
 		server.stubFor(get("/profile/api/userinfo").inScenario("flaky").whenScenarioStateIs(STARTED)
 			.willReturn(serviceUnavailable()).willSetStateTo("healed"));
@@ -233,7 +247,9 @@ class WebClientProtectedCallsTests {
 		server.stubFor(get("/profile/api/userinfo").inScenario("throttled").whenScenarioStateIs(STARTED)
 			.willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1")).willSetStateTo("ok"));
 		server.stubFor(get("/profile/api/userinfo").inScenario("throttled").whenScenarioStateIs("ok").willReturn(ok("me")));
-		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2").run((context) -> {
+		// A retry must start within the call's first response-timeout, Retry-After included (decision 0028).
+		this.runner.withPropertyValues("tis.resilience.services.profile.retry.max-attempts=2",
+				"tis.resilience.services.profile.response-timeout=2s").run((context) -> {
 			Duration took = timed(() -> assertThat(kind.create(context).get(profile("/api/userinfo"))).isEqualTo("me"));
 			assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(950));
 			server.verify(2, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
@@ -263,7 +279,9 @@ class WebClientProtectedCallsTests {
 					Duration took = timed(() -> assertThatThrownBy(() -> kind.create(context).get(this.scripted.url("/stalled/api")))
 						.isNotNull());
 					assertThat(took).isLessThan(Duration.ofSeconds(4));
-					assertThat(this.scripted.requests()).hasSize(3);
+					// The first failure's stalled body is cut at its deadline and the request retried; the second ends
+					// past the call's first response-timeout, so no third is started (decision 0028).
+					assertThat(this.scripted.requests()).hasSize(2);
 					org.awaitility.Awaitility.await().untilAsserted(() -> assertThat(context.getBean(ServiceGuardRegistry.class)
 						.guard("stalled").bulkhead().getMetrics().getAvailableConcurrentCalls()).isEqualTo(25));
 				});
