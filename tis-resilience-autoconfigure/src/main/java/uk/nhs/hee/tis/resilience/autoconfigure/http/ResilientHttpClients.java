@@ -80,11 +80,13 @@ final class ResilientHttpClients {
 			if (isUntouchedDefault(own) && application instanceof ServiceClientHttpRequestFactory) {
 				restTemplate.setRequestFactory(application);
 			}
-			else if (own instanceof BufferingClientHttpRequestFactory buffering
-					&& isUntouchedDefault(buffering.getDelegate()) && application instanceof ServiceClientHttpRequestFactory) {
+			else if (own instanceof BufferingClientHttpRequestFactory buffering && buffersEverything(buffering)
+					&& isUntouchedDefault(buffering.getDelegate())
+					&& application instanceof ServiceClientHttpRequestFactory serviceFactory) {
 				// new RestTemplate(new BufferingClientHttpRequestFactory(new SimpleClientHttpRequestFactory())):
-				// the buffering stays, over the factory that applies each service's deadline.
-				restTemplate.setRequestFactory(new BufferingClientHttpRequestFactory(application));
+				// the buffering stays, in the factory that applies each service's deadline (Spring's wrapper would
+				// not pass the request's attributes on to it).
+				restTemplate.setRequestFactory(serviceFactory.bufferingResponses());
 			}
 			else {
 				noDeadline = "its request factory is a " + own.getClass().getSimpleName()
@@ -98,6 +100,15 @@ final class ResilientHttpClients {
 			return "its interceptor list cannot be changed, so the starter cannot protect it at all";
 		}
 		return noDeadline;
+	}
+
+	/**
+	 * Whether a buffering factory is Spring's own, not a subclass choosing what to buffer: the starter's
+	 * factory then buffers in its place. (A predicate given to Spring's constructor cannot be told from its
+	 * default one, which buffers everything: that case buffers everything.)
+	 */
+	private static boolean buffersEverything(BufferingClientHttpRequestFactory buffering) {
+		return buffering.getClass() == BufferingClientHttpRequestFactory.class;
 	}
 
 	/**

@@ -47,14 +47,36 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 
 	private final HttpClientSettings baseSettings;
 
-	private final Map<Settings, ClientHttpRequestFactory> factories = new ConcurrentHashMap<>();
+	private final Map<Settings, ClientHttpRequestFactory> factories;
+
+	private final boolean buffersResponses;
 
 	ServiceClientHttpRequestFactory(ServiceGuardRegistry registry, ServiceResolver resolver,
 			ClientHttpRequestFactoryBuilder<?> delegate, HttpClientSettings baseSettings) {
+		this(registry, resolver, delegate, baseSettings, new ConcurrentHashMap<>(), false);
+	}
+
+	private ServiceClientHttpRequestFactory(ServiceGuardRegistry registry, ServiceResolver resolver,
+			ClientHttpRequestFactoryBuilder<?> delegate, HttpClientSettings baseSettings,
+			Map<Settings, ClientHttpRequestFactory> factories, boolean buffersResponses) {
 		this.registry = registry;
 		this.resolver = resolver;
 		this.delegate = delegate;
 		this.baseSettings = baseSettings;
+		this.factories = factories;
+		this.buffersResponses = buffersResponses;
+	}
+
+	/**
+	 * The same factory, sharing its clients, whose responses can be read more than once: what Spring's
+	 * {@code BufferingClientHttpRequestFactory} gives a {@code RestTemplate}, which the starter puts in its
+	 * place. Spring's wrapper does not pass a request's attributes on to the factory under it, and they say
+	 * which call of which service a request is.
+	 * @return a factory that buffers each response body in memory
+	 */
+	ServiceClientHttpRequestFactory bufferingResponses() {
+		return new ServiceClientHttpRequestFactory(this.registry, this.resolver, this.delegate, this.baseSettings,
+				this.factories, true);
 	}
 
 	@Override
@@ -177,10 +199,10 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 			}
 			writeBody(request, body);
 			ClientHttpResponse response = WireRequest.recording(request).execute();
-			if (!firstHopAlone) {
-				return response;
+			if (firstHopAlone) {
+				response = FirstRedirect.follow(ServiceClientHttpRequestFactory.this, request, body, response);
 			}
-			return FirstRedirect.follow(ServiceClientHttpRequestFactory.this, request, body, response);
+			return ServiceClientHttpRequestFactory.this.buffersResponses ? new RereadableResponse(response) : response;
 		}
 
 		@Override

@@ -223,6 +223,44 @@ class HandBuiltClientsTests {
 	}
 
 	@Test
+	void keepsABufferingRestTemplatesCallsWholeItsResponsesRereadableAndItsPostsFailingOver(CapturedOutput output)
+			throws java.io.IOException {
+		server.stubFor(get("/legacy/api/people").willReturn(ok("people")));
+		String refused;
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+			refused = "http://127.0.0.1:" + socket.getLocalPort();
+		}
+		String closed = refused;
+		java.util.concurrent.atomic.AtomicInteger posts = new java.util.concurrent.atomic.AtomicInteger();
+		this.runner.withPropertyValues("tis.resilience.services.closed.url=" + closed,
+				"tis.resilience.services.closed.retry.max-attempts=3")
+			.withBean("bufferedTemplate", RestTemplate.class, () -> {
+				RestTemplate template = new RestTemplate(
+						new BufferingClientHttpRequestFactory(new SimpleClientHttpRequestFactory()));
+				// A logging interceptor reads each response, as buffering is there for.
+				template.getInterceptors().add((request, body, execution) -> {
+					if (request.getMethod() == org.springframework.http.HttpMethod.POST) {
+						posts.incrementAndGet();
+					}
+					org.springframework.http.client.ClientHttpResponse response = execution.execute(request, body);
+					org.springframework.util.StreamUtils.copyToByteArray(response.getBody());
+					return response;
+				});
+				return template;
+			})
+			.run((context) -> {
+				RestTemplate template = context.getBean(RestTemplate.class);
+				assertThat(people(template)).isEqualTo("people");
+				// A POST whose connection was refused is known never sent: it is tried again.
+				assertThatExceptionOfType(ServiceUnavailableException.class)
+					.isThrownBy(() -> template.postForObject(closed + "/api/orders", "one order", String.class))
+					.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.CONNECT_FAILURE));
+				assertThat(posts).hasValue(3);
+				assertThat(output).doesNotContain("event=request_factory_not_wrapped");
+			});
+	}
+
+	@Test
 	void givesTheDeadlineWhenTheApplicationChoosesTheSimpleClient() {
 		legacyAnswersAfter15Seconds();
 		this.runner.withPropertyValues("spring.http.clients.imperative.factory=simple").run((context) -> {
