@@ -342,14 +342,18 @@ public final class ServiceGuard {
 		return true;
 	}
 
-	// A retry is made only when it starts within the call's first response-timeout (a Retry-After
-	// included), so that however many attempts max-attempts allows, a caller waits less than two
+	// A retry is made only when it starts within the call's first response-timeout (its backoff or
+	// Retry-After included), so that however many attempts max-attempts allows, a caller waits less than two
 	// response-timeouts and one backoff (decision 0028).
 	private RetryDecision decideRetry(long callStart, int attempt, boolean safe, @Nullable Duration retryAfter) {
 		if (!safe || attempt >= this.policy.retry().maxAttempts() || isOpen()) {
 			return RetryDecision.NO;
 		}
-		long waitNanos = (retryAfter != null) ? retryAfter.toNanos() : 0;
+		// The longest the backoff can be (jitter only shortens it), or the Retry-After when longer.
+		ServicePolicy.RetryPolicy retry = this.policy.retry();
+		long backoffNanos = (long) Math.min(retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1),
+				retry.maxBackoff().toNanos());
+		long waitNanos = Math.max(backoffNanos, (retryAfter != null) ? retryAfter.toNanos() : 0);
 		if (System.nanoTime() - callStart + waitNanos >= this.policy.responseTimeout().toNanos()) {
 			return RetryDecision.NO;
 		}

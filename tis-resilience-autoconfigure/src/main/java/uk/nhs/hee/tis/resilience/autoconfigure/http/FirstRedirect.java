@@ -13,6 +13,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.StreamingHttpOutputMessage;
 import org.springframework.http.client.ClientHttpRequest;
+import org.springframework.http.client.ClientHttpRequestFactory;
 import org.springframework.http.client.ClientHttpResponse;
 
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;
@@ -24,9 +25,12 @@ import uk.nhs.hee.tis.resilience.http.RequestSentException;
  * failure to connect to the redirect's target is a {@link RequestSentException}: the request is not sent
  * again.
  * <p>
- * The rules are those of RFC 9110, section 15.4, as the HTTP clients Boot configures apply them: 301, 302,
- * 303, 307 and 308 with a {@code Location} are followed, resolved against the request's URI; 303 turns the
- * request into a {@code GET}, as do 301 and 302 a {@code POST}; otherwise the method and body are kept. A
+ * The rules are those of RFC 9110, section 15.4, as the HTTP client under the starter applies them: 301,
+ * 302, 303, 307 and 308 with a {@code Location} are followed, resolved against the request's URI; 303 turns
+ * the request into a {@code GET}, as do 301 and 302 a {@code POST} (not on Reactor Netty, which keeps it);
+ * otherwise the method and body are kept. Spring's simple client follows no redirect of such a request, and
+ * Jetty's only a POST's 301, 302 and 303, and neither does the starter for them; nor does it, on Apache
+ * HttpClient, follow one to another origin of a request carrying credentials (Apache's own rule). A
  * redirect from {@code https} to {@code http} is not followed (the JDK client does not either): the caller
  * gets the 3xx. When the target is on another origin (scheme, host or port), {@code Authorization},
  * {@code Proxy-Authorization} and {@code Cookie} are not sent to it, as Reactor Netty and browsers do. The
@@ -37,6 +41,14 @@ final class FirstRedirect {
 	private static final Set<Integer> FOLLOWED = Set.of(301, 302, 303, 307, 308);
 
 	private static final Set<String> CREDENTIALS = Set.of("authorization", "proxy-authorization", "cookie");
+
+	/**
+	 * The request factories whose client follows a redirect of a POST or PATCH, as Boot configures them (Jetty's
+	 * only a POST's 301, 302 and 303); the others (Spring's simple client, one the starter does not know) hand
+	 * such a redirect to the caller, and so does the starter.
+	 */
+	private static final Set<String> FOLLOWS_NON_IDEMPOTENT = Set.of("JdkClientHttpRequestFactory",
+			"HttpComponentsClientHttpRequestFactory", "ReactorClientHttpRequestFactory", "JettyClientHttpRequestFactory");
 
 	private static final Set<String> PER_CONNECTION = Set.of("host", "expect", "connection", "transfer-encoding");
 
@@ -70,8 +82,22 @@ final class FirstRedirect {
 		if (target == null) {
 			return response;
 		}
-		response.close();
 		URI from = sent.getURI();
+		ClientHttpRequestFactory following = factory.factoryFor(target, sent.getAttributes(), true);
+		String client = following.getClass().getSimpleName();
+		boolean keepsMethodOn301And302 = client.equals("ReactorClientHttpRequestFactory");
+		boolean credentials = sent.getHeaders().headerNames().stream()
+			.anyMatch((name) -> CREDENTIALS.contains(name.toLowerCase(Locale.ROOT)));
+		// Jetty turns a POST's 301, 302 or 303 into a GET, and hands back the rest.
+		boolean jettyHandsBack = client.equals("JettyClientHttpRequestFactory")
+				&& !(status == 303 || ((status == 301 || status == 302) && sent.getMethod() == HttpMethod.POST));
+		if (!FOLLOWS_NON_IDEMPOTENT.contains(client) || jettyHandsBack
+				|| (client.equals("HttpComponentsClientHttpRequestFactory") && credentials && !sameOrigin(from, target))) {
+			// What this client does with such a redirect: it hands it to the caller (Spring's simple client, a client
+			// the starter does not know), or, for Apache HttpClient, when credentials would cross origins.
+			return response;
+		}
+		response.close();
 		try {
 			if (sent.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire
 					&& System.nanoTime() - wire.attemptDeadlineNanos() >= 0) {
@@ -79,11 +105,12 @@ final class FirstRedirect {
 						+ " could be followed");
 			}
 			HttpMethod original = sent.getMethod();
-			HttpMethod method = (status == 303 || ((status == 301 || status == 302) && original == HttpMethod.POST))
+			HttpMethod method = (status == 303
+					|| (!keepsMethodOn301And302 && (status == 301 || status == 302) && original == HttpMethod.POST))
 					? HttpMethod.GET : original;
 			boolean keepsBody = method == original;
 			boolean sameOrigin = sameOrigin(from, target);
-			ClientHttpRequest next = factory.factoryFor(target, sent.getAttributes(), true).createRequest(target, method);
+			ClientHttpRequest next = following.createRequest(target, method);
 			sent.getHeaders().forEach((name, values) -> {
 				String lower = name.toLowerCase(Locale.ROOT);
 				boolean content = lower.startsWith("content-");

@@ -101,6 +101,10 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 			}
 			this.body = new GuardedBody(delegateBody);
 		}
+		else if (this.delegate instanceof RereadableResponse) {
+			// Buffered whole by the first read, as a RestTemplate on a buffering factory expects: read it again.
+			return this.delegate.getBody();
+		}
 		return this.body;
 	}
 

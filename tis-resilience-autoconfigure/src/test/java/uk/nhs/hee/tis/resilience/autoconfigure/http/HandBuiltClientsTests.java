@@ -251,6 +251,15 @@ class HandBuiltClientsTests {
 			.run((context) -> {
 				RestTemplate template = context.getBean(RestTemplate.class);
 				assertThat(people(template)).isEqualTo("people");
+				// The body can be read again, as on Spring's buffering factory.
+				String twice = template.execute(server.baseUrl() + "/legacy/api/people",
+						org.springframework.http.HttpMethod.GET, null, (response) -> {
+							String first = org.springframework.util.StreamUtils.copyToString(response.getBody(),
+									java.nio.charset.StandardCharsets.UTF_8);
+							return first + "|" + org.springframework.util.StreamUtils.copyToString(response.getBody(),
+									java.nio.charset.StandardCharsets.UTF_8);
+						});
+				assertThat(twice).isEqualTo("people|people");
 				// A POST whose connection was refused is known never sent: it is tried again.
 				assertThatExceptionOfType(ServiceUnavailableException.class)
 					.isThrownBy(() -> template.postForObject(closed + "/api/orders", "one order", String.class))

@@ -166,6 +166,20 @@ class ProtectedCallsTests {
 
 	@ParameterizedTest
 	@EnumSource(ClientKind.class)
+	void startsNoRetryWhoseBackoffWouldEndPastTheFirstResponseTimeout(ClientKind kind) {
+		server.stubFor(get("/profile/api/userinfo").willReturn(serviceUnavailable().withFixedDelay(300)));
+		run(props("tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=3",
+				"tis.resilience.services.profile.retry.initial-backoff=900ms",
+				"tis.resilience.services.profile.retry.jitter=0"), (context) -> {
+					ClientKind.TestClient client = kind.create(context);
+					assertThatThrownBy(() -> client.get(profile("/api/userinfo"))).isNotNull();
+					server.verify(1, getRequestedFor(urlPathEqualTo("/profile/api/userinfo")));
+				});
+	}
+
+	@ParameterizedTest
+	@EnumSource(ClientKind.class)
 	void startsNoRetryOnceTheCallHasTakenItsResponseTimeout(ClientKind kind) {
 		// Each 503 comes late: the first attempt ends at 600 ms and is retried; the second ends past the call's
 		// first second, so no third starts, whatever max-attempts allows (decision 0028).
@@ -318,6 +332,42 @@ class ProtectedCallsTests {
 						}
 					});
 				});
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "jdk", "http-components", "reactor", "simple", "jetty" })
+	void followsOrHandsBackAPostsRedirectAsPlainBootDoesOnEachClient(String factory) {
+		// Clients differ: Spring's simple client and Jetty's hand a POST's redirect back, Reactor Netty keeps the
+		// POST on 301 and 302. With the starter on, the wire and the answer are what plain Boot gives.
+		server.stubFor(any(urlPathEqualTo("/profile/api/orders/1")).atPriority(10).willReturn(ok("order 1")));
+		List<String> differences = new ArrayList<>();
+		for (int status : new int[] { 301, 302, 303, 307, 308 }) {
+			server.stubFor(post("/profile/api/orders").atPriority(1).willReturn(aResponse().withStatus(status)
+				.withHeader("Location", "/profile/api/orders/1")));
+			List<String> seen = new ArrayList<>();
+			for (String enabled : List.of("true", "false")) {
+				server.resetRequests();
+				run(props("tis.resilience.enabled=" + enabled, "spring.http.clients.imperative.factory=" + factory),
+						(context) -> {
+							int answered = context.getBean(RestClient.Builder.class).build().post()
+								.uri(profile("/api/orders")).body("one order").retrieve()
+								.onStatus((code) -> code.is3xxRedirection(), (request, response) -> {
+								})
+								.toBodilessEntity().getStatusCode().value();
+							StringBuilder wire = new StringBuilder(answered + ":");
+							server.getAllServeEvents().stream()
+								.sorted(java.util.Comparator.comparing((event) -> event.getRequest().getLoggedDate()))
+								.forEach((event) -> wire.append(' ').append(event.getRequest().getMethod()).append(' ')
+									.append(event.getRequest().getUrl()).append(event.getRequest().getMethod()
+										.getName().equals("GET") ? "" : " " + event.getRequest().getBodyAsString()));
+							seen.add(wire.toString());
+						});
+			}
+			if (!seen.get(0).equals(seen.get(1))) {
+				differences.add(status + " with the starter [" + seen.get(0) + "], without [" + seen.get(1) + "]");
+			}
+		}
+		assertThat(differences).isEmpty();
 	}
 
 	@ParameterizedTest(name = "starter enabled={0}")
