@@ -350,10 +350,8 @@ public final class ServiceGuard {
 			return RetryDecision.NO;
 		}
 		// The longest the backoff can be (jitter only shortens it), or the Retry-After when longer.
-		ServicePolicy.RetryPolicy retry = this.policy.retry();
-		long backoffNanos = (long) Math.min(retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1),
-				retry.maxBackoff().toNanos());
-		long waitNanos = Math.max(backoffNanos, (retryAfter != null) ? retryAfter.toNanos() : 0);
+		long longestBackoff = (long) Math.min(exponentialBackoffNanos(attempt), this.policy.retry().maxBackoff().toNanos());
+		long waitNanos = Math.max(longestBackoff, (retryAfter != null) ? retryAfter.toNanos() : 0);
 		if (System.nanoTime() - callStart + waitNanos >= this.policy.responseTimeout().toNanos()) {
 			return RetryDecision.NO;
 		}
@@ -429,11 +427,17 @@ public final class ServiceGuard {
 		return true;
 	}
 
+	// Before the n-th retry: initial-backoff, times multiplier for each retry before it.
+	private double exponentialBackoffNanos(int attempt) {
+		ServicePolicy.RetryPolicy retry = this.policy.retry();
+		return retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1);
+	}
+
 	// Exponential from initial-backoff, less up to jitter of it, capped at max-backoff; never shorter than
 	// the service's Retry-After.
 	private long backoffNanos(int attempt, @Nullable Duration retryAfter) {
 		ServicePolicy.RetryPolicy retry = this.policy.retry();
-		double base = retry.initialBackoff().toNanos() * Math.pow(retry.multiplier(), attempt - 1);
+		double base = exponentialBackoffNanos(attempt);
 		double jittered = base * (1 - retry.jitter() * ThreadLocalRandom.current().nextDouble());
 		long waitNanos = (long) Math.min(jittered, retry.maxBackoff().toNanos());
 		if (retryAfter != null) {

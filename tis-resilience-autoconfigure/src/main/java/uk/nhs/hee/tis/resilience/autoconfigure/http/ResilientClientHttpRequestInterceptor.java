@@ -144,13 +144,13 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		String serviceToken = addServiceToken(guard.name(), request);
 		boolean idempotent = HttpFailureClassifier.isIdempotent(request.getMethod().name(),
 				request.getHeaders().getFirst(IDEMPOTENCY_KEY) != null);
-		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, observed,
-				this.instances.get());
 		boolean keepsCopies = this.staleResponses.applies(guard, request);
 		// Every call says whether it went through the starter's request factory: a client made with
 		// mutate().requestFactory(...) shares this interceptor with the one it came from.
 		WireRequest wire = new WireRequest(keepsCopies, guard.name(), idempotent);
 		request.getAttributes().put(WireRequest.ATTRIBUTE, wire);
+		Exchange exchange = new Exchange(guard, request, body, execution, idempotent, wire, observed,
+				this.instances.get());
 		if (!keepsCopies) {
 			ClientHttpResponse response = execute(guard, exchange);
 			learnWhetherTheFactoryRecords(guard.name(), wire.reached());
@@ -292,6 +292,9 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 
 		private final boolean idempotent;
 
+		/** What the call's attempts tell the starter's request factory, and learn from it. */
+		private final WireRequest wire;
+
 		private long deadlineNanos;
 
 		private final @Nullable ObservedCall observed;
@@ -307,7 +310,8 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		private int failovers;
 
 		Exchange(ServiceGuard guard, HttpRequest request, byte[] body, ClientHttpRequestExecution execution,
-				boolean idempotent, @Nullable ObservedCall observed, @Nullable LoadBalancedInstances instances) {
+				boolean idempotent, WireRequest wire, @Nullable ObservedCall observed,
+				@Nullable LoadBalancedInstances instances) {
 			this.observed = observed;
 			this.instances = instances;
 			this.service = guard.name();
@@ -316,6 +320,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 			this.body = body;
 			this.execution = execution;
 			this.idempotent = idempotent;
+			this.wire = wire;
 		}
 
 		@Override
@@ -330,9 +335,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		 * the request): said in the exception, so that no guard, this one or one around it, sends it again.
 		 */
 		private @Nullable RequestSentException unsureWhetherSent(Exception failure) {
-			if (this.idempotent || !HttpFailureClassifier.neverConnected(failure)
-					|| (this.request.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire
-							&& wire.reached())) {
+			if (this.idempotent || !HttpFailureClassifier.neverConnected(failure) || this.wire.reached()) {
 				return null;
 			}
 			return new RequestSentException("a connection to " + this.service + " failed, through a request factory "
@@ -343,9 +346,7 @@ final class ResilientClientHttpRequestInterceptor implements ClientHttpRequestIn
 		@Override
 		public ClientHttpResponse attempt(Duration timeout) throws IOException {
 			this.deadlineNanos = System.nanoTime() + timeout.toNanos();
-			if (this.request.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire) {
-				wire.attemptEndsAt(this.deadlineNanos);
-			}
+			this.wire.attemptEndsAt(this.deadlineNanos);
 			this.attempts++;
 			Observation attempt = (this.observed != null) ? this.observed.attemptStarted(this.attempts) : null;
 			InstanceAttempt instance = nextInstanceAttempt();
