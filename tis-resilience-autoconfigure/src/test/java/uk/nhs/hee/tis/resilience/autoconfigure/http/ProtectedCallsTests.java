@@ -335,10 +335,12 @@ class ProtectedCallsTests {
 	}
 
 	@ParameterizedTest(name = "{0}")
-	@ValueSource(strings = { "jdk", "http-components", "reactor", "simple", "jetty" })
+	@ValueSource(strings = { "jdk", "http-components", "reactor", "simple" })
 	void followsOrHandsBackAPostsRedirectAsPlainBootDoesOnEachClient(String factory) {
-		// Clients differ: Spring's simple client and Jetty's hand a POST's redirect back, Reactor Netty keeps the
-		// POST on 301 and 302. With the starter on, the wire and the answer are what plain Boot gives.
+		// Clients differ: Spring's simple client hands a POST's redirect back, Reactor Netty keeps the POST on 301
+		// and 302. With the starter on, the wire and the answer are what plain Boot gives. (Jetty is left out: on
+		// its own it sometimes aborts a POST whose redirect arrives before the body is sent, so two runs of plain
+		// Boot differ.)
 		server.stubFor(any(urlPathEqualTo("/profile/api/orders/1")).atPriority(10).willReturn(ok("order 1")));
 		List<String> differences = new ArrayList<>();
 		for (int status : new int[] { 301, 302, 303, 307, 308 }) {
