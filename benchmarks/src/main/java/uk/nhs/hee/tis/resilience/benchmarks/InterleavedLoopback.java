@@ -43,7 +43,7 @@ public final class InterleavedLoopback {
 				RunResult result = new Runner(new OptionsBuilder()
 					.include(LoopbackHttpBenchmark.class.getName() + "\\." + client + "$")
 					.forks(1)
-					.warmupIterations(2)
+					.warmupIterations(10)
 					.warmupTime(TimeValue.seconds(2))
 					.measurementIterations(3)
 					.measurementTime(TimeValue.seconds(2))

@@ -8,10 +8,10 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.OnceLookup;
 import uk.nhs.hee.tis.resilience.policy.CallListener;
 import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 
@@ -33,26 +33,22 @@ final class CallMetrics implements CallListener {
 
 	private static final CallOutcome[] OUTCOMES = CallOutcome.values();
 
-	private final ObjectProvider<MeterRegistry> registry;
+	// Looked up at the first call only, also when the application has no registry: a bean-factory
+	// look-up on every call, on the event loop for a WebClient, cost more than the guard.
+	private final OnceLookup<MeterRegistry> registry;
 
 	// One slot per outcome for each service: a lookup on every call allocates nothing.
 	private final Map<String, Timer[]> timers = new ConcurrentHashMap<>();
 
-	private volatile @Nullable MeterRegistry resolved;
-
 	CallMetrics(ObjectProvider<MeterRegistry> registry) {
-		this.registry = registry;
+		this.registry = new OnceLookup<>(registry);
 	}
 
 	@Override
 	public void onCall(String service, CallOutcome outcome, long durationNanos) {
-		MeterRegistry meterRegistry = this.resolved;
+		MeterRegistry meterRegistry = this.registry.get();
 		if (meterRegistry == null) {
-			meterRegistry = this.registry.getIfAvailable();
-			if (meterRegistry == null) {
-				return;
-			}
-			this.resolved = meterRegistry;
+			return;
 		}
 		Timer[] byOutcome = this.timers.computeIfAbsent(service, (key) -> new Timer[OUTCOMES.length]);
 		Timer timer = byOutcome[outcome.ordinal()];
@@ -70,7 +66,7 @@ final class CallMetrics implements CallListener {
 
 	@Override
 	public void onFailover(String service) {
-		MeterRegistry meterRegistry = this.registry.getIfAvailable();
+		MeterRegistry meterRegistry = this.registry.get();
 		if (meterRegistry != null) {
 			Counter.builder(FAILOVERS)
 				.description("Requests that could not connect to one instance of a service and went to another")

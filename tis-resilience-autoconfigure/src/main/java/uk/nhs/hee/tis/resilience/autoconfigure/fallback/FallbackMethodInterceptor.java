@@ -19,6 +19,7 @@ import org.springframework.beans.factory.ObjectProvider;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.annotation.Fallback;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.OnceLookup;
 import uk.nhs.hee.tis.resilience.policy.CallOutcome;
 import uk.nhs.hee.tis.resilience.policy.ServiceGuardRegistry;
 
@@ -37,16 +38,18 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 
 	private final BeanFactory beanFactory;
 
-	private final ObjectProvider<ServiceGuardRegistry> registry;
+	// Looked up once: a fallback answers every call of an outage, and a bean-factory look-up per call
+	// would cost more than the fallback.
+	private final OnceLookup<ServiceGuardRegistry> registry;
 
-	private final ObjectProvider<FallbackAwareTransactions> transactions;
+	private final OnceLookup<FallbackAwareTransactions> transactions;
 
 	FallbackMethodInterceptor(FallbackMethods fallbackMethods, BeanFactory beanFactory,
 			ObjectProvider<ServiceGuardRegistry> registry, ObjectProvider<FallbackAwareTransactions> transactions) {
-		this.transactions = transactions;
+		this.transactions = new OnceLookup<>(transactions);
 		this.fallbackMethods = fallbackMethods;
 		this.beanFactory = beanFactory;
-		this.registry = registry;
+		this.registry = new OnceLookup<>(registry);
 	}
 
 	@Override
@@ -144,13 +147,13 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 			answer = callFallback(fallback, method, target, invocation.getArguments(), failure, thrown);
 		}
 		catch (Throwable fallbackFailure) {
-			FallbackAwareTransactions transactions = this.transactions.getIfAvailable();
+			FallbackAwareTransactions transactions = this.transactions.get();
 			if (transactions != null) {
 				transactions.fallbackFailed(fallbackFailure);
 			}
 			throw fallbackFailure;
 		}
-		FallbackAwareTransactions transactions = this.transactions.getIfAvailable();
+		FallbackAwareTransactions transactions = this.transactions.get();
 		if (transactions != null) {
 			transactions.fallbackAnswered();
 		}
@@ -204,7 +207,7 @@ final class FallbackMethodInterceptor implements MethodInterceptor {
 	// Tagged with the failed service when the failure names it: the guard's exception, or a client's error
 	// for a failure response the starter marked with its service. Other failures are "unknown".
 	private void recordFallback(Throwable failure, long nanos) {
-		ServiceGuardRegistry guards = this.registry.getIfAvailable();
+		ServiceGuardRegistry guards = this.registry.get();
 		if (guards != null) {
 			String service = (failure instanceof ServiceUnavailableException unavailable) ? unavailable.service()
 					: DownstreamFailures.markedService(failure);

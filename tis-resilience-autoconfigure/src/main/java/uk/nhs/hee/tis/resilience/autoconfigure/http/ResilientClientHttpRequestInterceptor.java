@@ -25,6 +25,7 @@ import org.springframework.http.client.ClientHttpResponse;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.InstanceAttempt;
 import uk.nhs.hee.tis.resilience.autoconfigure.internal.LoadBalancedInstances;
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.OnceLookup;
 import uk.nhs.hee.tis.resilience.autoconfigure.token.ServiceTokenProvider;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException.Reason;
 import uk.nhs.hee.tis.resilience.http.HttpFailureClassifier;

@@ -11,6 +11,7 @@ import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.ObjectProvider;
 
+import uk.nhs.hee.tis.resilience.autoconfigure.internal.OnceLookup;
 import uk.nhs.hee.tis.resilience.policy.OutlierDetector;
 
 /**
@@ -28,17 +29,17 @@ final class InstanceEjectionReport implements OutlierDetector.Listener {
 
 	private static final Log logger = LogFactory.getLog(InstanceEjectionReport.class);
 
-	private final ObjectProvider<MeterRegistry> meters;
+	private final OnceLookup<MeterRegistry> meters;
 
 	InstanceEjectionReport(ObjectProvider<MeterRegistry> meters) {
-		this.meters = meters;
+		this.meters = new OnceLookup<>(meters);
 	}
 
 	@Override
 	public void onEjected(String service, String instance, Duration duration, String why) {
 		logger.warn("tis-resilience event=instance_ejected service=" + service + " instance=" + instance + " for="
 				+ Duration.ofMillis(duration.toMillis()) + " reason=\"" + why + "\"");
-		MeterRegistry registry = this.meters.getIfAvailable();
+		MeterRegistry registry = this.meters.get();
 		if (registry != null) {
 			Counter.builder(EJECTIONS)
 				.description("Instances of a load-balanced service taken out of rotation as outliers")
@@ -56,7 +57,7 @@ final class InstanceEjectionReport implements OutlierDetector.Listener {
 
 	/** Registers the gauges of a service's instances, when its detector is made. */
 	void detectorCreated(OutlierDetector detector) {
-		MeterRegistry registry = this.meters.getIfAvailable();
+		MeterRegistry registry = this.meters.get();
 		if (registry == null) {
 			return;
 		}
