@@ -22,7 +22,9 @@ import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
  * it, so that a body the service breaks off can still be retried: nothing of it has reached the caller
  * yet. A body no longer than the limit is wholly in memory when the caller gets it; the rest of a longer
  * one streams on after the part read ahead. Streaming media types (server-sent events, NDJSON) are
- * never read ahead: their caller wants each part as it comes. See decision record 0018.
+ * never read ahead: their caller wants each part as it comes. A read that fails with something other than
+ * an I/O error (the client's own failure, not the body's) is not thrown here: the caller meets it when it
+ * reads on, as it would without the starter. See decision record 0018.
  */
 final class ReadAheadResponse implements ClientHttpResponse {
 
@@ -87,7 +89,15 @@ final class ReadAheadResponse implements ClientHttpResponse {
 		}
 		catch (IOException | RuntimeException thrown) {
 			// Some clients (Reactor Netty's blocking facade) fail a body read with an unchecked wrapper.
-			IOException ex = asIOException(thrown);
+			IOException ex = ioFailureIn(thrown);
+			if (ex == null) {
+				// Not the body breaking off but the client failing it (Jetty's "max redirects exceeded" on the
+				// last redirect's body): a caller that reads the body meets it there, and one that does not gets
+				// the response, as without the starter.
+				RuntimeException failure = (RuntimeException) thrown;
+				return new ReadAheadResponse(response, new SequenceInputStream(new ByteArrayInputStream(buffer, 0, read),
+						new FailedStream(failure)));
+			}
 			response.close();
 			if (System.nanoTime() - deadlineNanos >= 0) {
 				HttpTimeoutException timeout = new HttpTimeoutException(
@@ -105,13 +115,13 @@ final class ReadAheadResponse implements ClientHttpResponse {
 		return new ReadAheadResponse(response, ended ? start : new SequenceInputStream(start, in));
 	}
 
-	private static IOException asIOException(Exception thrown) throws RuntimeException {
+	private static @Nullable IOException ioFailureIn(Exception thrown) {
 		for (Throwable t = thrown; t != null && t.getCause() != t; t = t.getCause()) {
 			if (t instanceof IOException io) {
 				return io;
 			}
 		}
-		throw (RuntimeException) thrown;
+		return null;
 	}
 
 	static boolean isStreaming(HttpHeaders headers) {
@@ -148,6 +158,27 @@ final class ReadAheadResponse implements ClientHttpResponse {
 	@Override
 	public void close() {
 		this.delegate.close();
+	}
+
+	/** What is left of a body the client failed: the same failure, on every read. */
+	private static final class FailedStream extends InputStream {
+
+		private final RuntimeException failure;
+
+		FailedStream(RuntimeException failure) {
+			this.failure = failure;
+		}
+
+		@Override
+		public int read() {
+			throw this.failure;
+		}
+
+		@Override
+		public int read(byte[] buffer, int offset, int length) {
+			throw this.failure;
+		}
+
 	}
 
 }

@@ -28,6 +28,7 @@ import org.springframework.boot.test.context.runner.ContextConsumer;
 import org.springframework.web.client.HttpClientErrorException;
 import org.springframework.web.client.HttpServerErrorException;
 import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestClientException;
 
 import uk.nhs.hee.tis.resilience.autoconfigure.LoopbackFixtures;
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -370,6 +371,41 @@ class ProtectedCallsTests {
 			}
 		}
 		assertThat(differences).isEmpty();
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "http-components", "jdk", "jetty", "reactor", "simple" })
+	void answersAGetIntoARedirectLoopAsPlainBootDoesOnEachClient(String factory) {
+		// Clients end a redirect loop differently: Apache and Spring's simple client fail the call, the JDK,
+		// Jetty and Reactor Netty clients hand the last redirect back (Jetty failing its body, which a caller
+		// that wants no body never reads). With the starter the caller gets the same kind of answer; a failed
+		// GET is retried as any server error is (another instance may answer it), so at most max-attempts
+		// times the requests.
+		server.stubFor(get("/profile/api/loop").willReturn(aResponse().withStatus(302)
+			.withHeader("Location", "/profile/api/loop")));
+		List<String> answers = new ArrayList<>();
+		List<Integer> requests = new ArrayList<>();
+		for (String enabled : List.of("true", "false")) {
+			server.resetRequests();
+			run(props("tis.resilience.enabled=" + enabled, "spring.http.clients.imperative.factory=" + factory,
+					"tis.resilience.services.profile.retry.max-attempts=2"), (context) -> {
+						String answer;
+						try {
+							answer = String.valueOf(context.getBean(RestClient.Builder.class).build().get()
+								.uri(profile("/api/loop")).retrieve()
+								.onStatus((code) -> code.is3xxRedirection(), (request, response) -> {
+								})
+								.toBodilessEntity().getStatusCode().value());
+						}
+						catch (ServiceUnavailableException | RestClientException ex) {
+							answer = "failed";
+						}
+						answers.add(answer);
+						requests.add(server.getAllServeEvents().size());
+					});
+		}
+		assertThat(answers.get(0)).as("the answer with the starter").isEqualTo(answers.get(1));
+		assertThat(requests.get(0)).as("requests with the starter").isBetween(requests.get(1), 2 * requests.get(1));
 	}
 
 	@ParameterizedTest(name = "starter enabled={0}")
