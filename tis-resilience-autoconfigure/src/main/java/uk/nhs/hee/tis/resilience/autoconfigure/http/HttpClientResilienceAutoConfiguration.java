@@ -1,5 +1,7 @@
 package uk.nhs.hee.tis.resilience.autoconfigure.http;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
 import io.micrometer.observation.ObservationRegistry;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -10,6 +12,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.JdkClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.SimpleClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.restclient.RestClientCustomizer;
 import org.springframework.boot.thread.Threading;
@@ -97,8 +100,15 @@ public final class HttpClientResilienceAutoConfiguration {
 	ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> tisResilienceRequestFactoryBuilderCustomizer(
 			ServiceGuardRegistry registry, ServiceResolver resolver, Environment environment) {
 		boolean chosen = environment.containsProperty(FACTORY_PROPERTY);
+		AtomicBoolean named = new AtomicBoolean();
 		return (builder) -> {
 			ClientHttpRequestFactoryBuilder<?> delegate = builder;
+			if (builder instanceof SimpleClientHttpRequestFactoryBuilder && named.compareAndSet(false, true)) {
+				// The one client whose body cannot be cut from another thread (decision record 0029).
+				logger.warn("tis-resilience event=deadline_per_read client=simple: " + FACTORY_PROPERTY + "=simple "
+						+ "bounds each read of a response body, not the whole body, so a body that dribbles can outlive "
+						+ "the service's response-timeout; choose jdk, http-components, jetty or reactor");
+			}
 			if (!chosen && !(builder instanceof JdkClientHttpRequestFactoryBuilder)) {
 				logger.info("tis-resilience sends HTTP requests with the JDK HttpClient, whose deadline covers the "
 						+ "response body; set " + FACTORY_PROPERTY + " to choose another client");

@@ -182,8 +182,8 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 		@Override
 		public ClientHttpResponse execute() throws IOException {
 			boolean firstHopAlone = firstHopAlone(this.attributes);
-			ClientHttpRequest request = factoryFor(this.uri, this.attributes, !firstHopAlone).createRequest(this.uri,
-					this.method);
+			ClientHttpRequestFactory client = factoryFor(this.uri, this.attributes, !firstHopAlone);
+			ClientHttpRequest request = client.createRequest(this.uri, this.method);
 			request.getHeaders().putAll(this.headers);
 			request.getAttributes().putAll(this.attributes);
 			Body body = this.streamed;
@@ -201,6 +201,10 @@ final class ServiceClientHttpRequestFactory implements ClientHttpRequestFactory 
 			ClientHttpResponse response = WireRequest.recording(request).execute();
 			if (firstHopAlone) {
 				response = FirstRedirect.follow(ServiceClientHttpRequestFactory.this, request, body, response);
+			}
+			WireRequest wire = (WireRequest) this.attributes.get(WireRequest.ATTRIBUTE);
+			if (wire != null) {
+				response = DeadlineBoundResponse.bind(response, wire.attemptDeadlineNanos(), client);
 			}
 			return ServiceClientHttpRequestFactory.this.buffersResponses ? new RereadableResponse(response) : response;
 		}

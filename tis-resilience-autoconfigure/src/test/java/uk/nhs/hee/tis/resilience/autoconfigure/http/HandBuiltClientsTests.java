@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -144,6 +145,22 @@ class HandBuiltClientsTests {
 				assertThat(context).hasNotFailed();
 				assertThat(output).contains("plainTemplate (RestTemplate: breaker, bulkhead and retries, but no deadline");
 			});
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "simple", "jdk", "http-components", "jetty", "reactor" })
+	void namesAtStartupTheOneClientWhoseBodyDeadlineIsPerRead(String factory, CapturedOutput output) {
+		// Spring's simple client cannot be cut from another thread: its body outlives the deadline if it dribbles.
+		this.runner.withPropertyValues("spring.http.clients.imperative.factory=" + factory).run((context) -> {
+			context.getBean(RestClient.Builder.class).build();
+			if (factory.equals("simple")) {
+				assertThat(output).containsOnlyOnce("event=deadline_per_read client=simple");
+				assertThat(output).contains("spring.http.clients.imperative.factory=simple");
+			}
+			else {
+				assertThat(output).doesNotContain("event=deadline_per_read");
+			}
+		});
 	}
 
 	@Test

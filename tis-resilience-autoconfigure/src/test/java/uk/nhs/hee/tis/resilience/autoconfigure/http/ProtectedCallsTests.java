@@ -18,6 +18,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -125,6 +126,35 @@ class ProtectedCallsTests {
 					// The timed-out call counts against the breaker and gives its bulkhead slot back.
 					CircuitBreaker breaker = context.getBean(ServiceGuardRegistry.class).guard("profile").circuitBreaker();
 					assertThat(breaker.getMetrics().getNumberOfFailedCalls()).isEqualTo(1);
+					assertThat(context.getBean(ServiceGuardRegistry.class)
+						.guard("profile")
+						.bulkhead()
+						.getMetrics()
+						.getAvailableConcurrentCalls()).isEqualTo(25);
+				});
+	}
+
+	@ParameterizedTest(name = "{0}, status {1}, max-attempts {2}")
+	@CsvSource({ "http-components, 200, 1", "http-components, 503, 1", "http-components, 503, 2", "reactor, 200, 1",
+			"reactor, 503, 2", "jdk, 503, 2", "jetty, 503, 2" })
+	void endsACallWhoseBodyDribblesWithinEachReadTimeoutAtTheDeadline(String factory, int status, int maxAttempts) {
+		// Three parts a second: each read is well within the 1 s read timeout, the whole body takes 12 s. Apache
+		// HttpClient and Reactor Netty bound each read only, and Spring closes their responses by reading the rest
+		// of the body, so a retried 503 held the caller for 24 s.
+		server.stubFor(get("/profile/api/userinfo").willReturn(aResponse().withStatus(status)
+			.withBody("abcdefghijklmnopqrstuvwxyz0123456789")
+			.withChunkedDribbleDelay(36, 12_000)));
+		run(props("spring.http.clients.imperative.factory=" + factory,
+				"tis.resilience.services.profile.response-timeout=1s",
+				"tis.resilience.services.profile.retry.max-attempts=" + maxAttempts), (context) -> {
+					RestClient client = context.getBean(RestClient.Builder.class).build();
+					long start = System.nanoTime();
+					assertThatExceptionOfType(ServiceUnavailableException.class)
+						.isThrownBy(() -> client.get().uri(profile("/api/userinfo")).retrieve().body(String.class))
+						.satisfies((ex) -> assertThat(ex.reason()).isEqualTo(Reason.TIMEOUT));
+					// Each attempt ends at its deadline: at most two of them here (decision 0028), and a tick late.
+					assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(maxAttempts * 1_000 + 1_500));
+					assertThat(server.getAllServeEvents()).hasSizeLessThanOrEqualTo(maxAttempts);
 					assertThat(context.getBean(ServiceGuardRegistry.class)
 						.guard("profile")
 						.bulkhead()

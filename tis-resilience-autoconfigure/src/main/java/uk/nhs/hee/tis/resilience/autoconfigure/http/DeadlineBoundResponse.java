@@ -1,0 +1,208 @@
+package uk.nhs.hee.tis.resilience.autoconfigure.http;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.net.http.HttpTimeoutException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.ClientHttpResponse;
+
+/**
+ * A response whose body is cut when the attempt's deadline passes with it still arriving, on the two clients
+ * that bound each read only: Apache HttpClient (its socket timeout) and Reactor Netty's blocking facade (its
+ * response timeout, reset by each part). A body that dribbles a few bytes at a time, each within the timeout,
+ * held the caller for as long as the server liked: a 503 whose body took 12 s held a call with a 1 s
+ * {@code response-timeout} for 12 s, and 24 s with one retry, because Spring closes both clients' responses by
+ * reading the rest of the body. The JDK's and Jetty's clients end the whole exchange at their read timeout
+ * themselves (a timer per request); Spring's simple client cannot be cut from another thread and keeps the
+ * per-read bound (decision record 0029).
+ * <p>
+ * Deadlines are watched by one daemon thread that looks every {@value #TICK_MILLIS} ms, as
+ * {@link DeadlineWatch} does for WebClient, but without Reactor, which a servlet application may not have. The
+ * cut closes the connection, so that a read blocked on it fails at once: Apache's body is aborted
+ * ({@code EofSensorInputStream.abort()}, its public way to drop a connection whose body is not wanted, found by
+ * name because Apache HttpClient is optional); Spring's stream over Reactor Netty is closed, which cancels the
+ * body and wakes its reader.
+ */
+final class DeadlineBoundResponse implements ClientHttpResponse {
+
+	static final long TICK_MILLIS = 10;
+
+	private static final Set<String> FACTORIES = Set.of("org.springframework.http.client.HttpComponentsClientHttpRequestFactory",
+			"org.springframework.http.client.ReactorClientHttpRequestFactory");
+
+	private static final String APACHE_BODY = "org.apache.hc.core5.http.io.EofSensorInputStream";
+
+	private static final String REACTOR_BODY = "org.springframework.http.client.SubscriberInputStream";
+
+	private static final Set<DeadlineBoundResponse> watched = ConcurrentHashMap.newKeySet();
+
+	private static final AtomicBoolean started = new AtomicBoolean();
+
+	private static volatile @Nullable MethodHandle abortMethod;
+
+	private final ClientHttpResponse delegate;
+
+	private final long deadlineNanos;
+
+	private @Nullable InputStream body;
+
+	private volatile @Nullable InputStream abortable;
+
+	/** Whether the body was cut at the deadline: its end is then no end (Reactor's stream ends quietly). */
+	private volatile boolean cut;
+
+	private DeadlineBoundResponse(ClientHttpResponse delegate, long deadlineNanos) {
+		this.delegate = delegate;
+		this.deadlineNanos = deadlineNanos;
+	}
+
+	/**
+	 * The response, bound to the attempt's deadline when its client is Apache HttpClient or Reactor Netty.
+	 * @param response the client's response
+	 * @param deadlineNanos when the attempt ends, on {@link System#nanoTime()}'s scale ({@link Long#MAX_VALUE}
+	 * for none)
+	 * @param clientFactory the request factory that made the request
+	 * @return the response, wrapped or not
+	 */
+	static ClientHttpResponse bind(ClientHttpResponse response, long deadlineNanos, Object clientFactory) {
+		if (deadlineNanos == Long.MAX_VALUE || !FACTORIES.contains(clientFactory.getClass().getName())) {
+			return response;
+		}
+		return new DeadlineBoundResponse(response, deadlineNanos);
+	}
+
+	@Override
+	public HttpStatusCode getStatusCode() throws IOException {
+		return this.delegate.getStatusCode();
+	}
+
+	@Override
+	public String getStatusText() throws IOException {
+		return this.delegate.getStatusText();
+	}
+
+	@Override
+	public HttpHeaders getHeaders() {
+		return this.delegate.getHeaders();
+	}
+
+	@Override
+	public InputStream getBody() throws IOException {
+		InputStream body = this.body;
+		if (body == null) {
+			body = this.delegate.getBody();
+			String type = body.getClass().getName();
+			if (type.equals(APACHE_BODY) || type.equals(REACTOR_BODY)) {
+				this.abortable = body;
+				body = new CutBody(body);
+				watch(this);
+			}
+			this.body = body;
+		}
+		return body;
+	}
+
+	@Override
+	public void close() {
+		try {
+			// Spring closes an Apache response by reading the rest of its body: under the deadline too.
+			getBody();
+		}
+		catch (IOException | RuntimeException ex) {
+			// Nothing to read, or it failed already: the delegate's close says the rest.
+		}
+		try {
+			this.delegate.close();
+		}
+		finally {
+			watched.remove(this);
+			this.abortable = null;
+		}
+	}
+
+	private void abort() {
+		InputStream body = this.abortable;
+		this.abortable = null;
+		if (body == null) {
+			return;
+		}
+		this.cut = true;
+		try {
+			if (!body.getClass().getName().equals(APACHE_BODY)) {
+				body.close();
+				return;
+			}
+			MethodHandle abort = abortMethod;
+			if (abort == null) {
+				abort = MethodHandles.publicLookup()
+					.findVirtual(body.getClass(), "abort", MethodType.methodType(void.class));
+				abortMethod = abort;
+			}
+			abort.invoke(body);
+		}
+		catch (Throwable ex) {
+			// Already released or closed: nothing is left to abort.
+		}
+	}
+
+	/** The body, whose end after a cut is reported as the deadline passing, never as the whole body. */
+	private final class CutBody extends FilterInputStream {
+
+		CutBody(InputStream in) {
+			super(in);
+		}
+
+		@Override
+		public int read() throws IOException {
+			return ended(this.in.read());
+		}
+
+		@Override
+		public int read(byte[] buffer, int offset, int length) throws IOException {
+			return ended(this.in.read(buffer, offset, length));
+		}
+
+		private int ended(int read) throws IOException {
+			if (read == -1 && DeadlineBoundResponse.this.cut) {
+				throw new HttpTimeoutException("response body cut at the deadline");
+			}
+			return read;
+		}
+
+	}
+
+	private static void watch(DeadlineBoundResponse response) {
+		watched.add(response);
+		if (!started.get() && started.compareAndSet(false, true)) {
+			Thread thread = new Thread(DeadlineBoundResponse::watchForever, "tis-resilience-body-deadlines");
+			thread.setDaemon(true);
+			thread.start();
+		}
+	}
+
+	private static void watchForever() {
+		while (!Thread.currentThread().isInterrupted()) {
+			long now = System.nanoTime();
+			for (DeadlineBoundResponse response : watched) {
+				if (now - response.deadlineNanos >= 0 && watched.remove(response)) {
+					response.abort();
+				}
+			}
+			LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS));
+		}
+	}
+
+}
