@@ -15,8 +15,6 @@ import java.util.concurrent.locks.LockSupport;
 
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatusCode;
 import org.springframework.http.client.ClientHttpResponse;
 
 /**
@@ -34,9 +32,10 @@ import org.springframework.http.client.ClientHttpResponse;
  * cut closes the connection, so that a read blocked on it fails at once: Apache's body is aborted
  * ({@code EofSensorInputStream.abort()}, its public way to drop a connection whose body is not wanted, found by
  * name because Apache HttpClient is optional); Spring's stream over Reactor Netty is closed, which cancels the
- * body and wakes its reader.
+ * body and wakes its reader. Not reached: Apache's decompressing stream (a gzip body), under which the
+ * connection cannot be got at, and a redirect's own body; both are named at startup.
  */
-final class DeadlineBoundResponse implements ClientHttpResponse {
+final class DeadlineBoundResponse extends DelegatingResponse {
 
 	static final long TICK_MILLIS = 10;
 
@@ -53,8 +52,6 @@ final class DeadlineBoundResponse implements ClientHttpResponse {
 
 	private static volatile @Nullable MethodHandle abortMethod;
 
-	private final ClientHttpResponse delegate;
-
 	private final long deadlineNanos;
 
 	private @Nullable InputStream body;
@@ -65,7 +62,7 @@ final class DeadlineBoundResponse implements ClientHttpResponse {
 	private volatile boolean cut;
 
 	private DeadlineBoundResponse(ClientHttpResponse delegate, long deadlineNanos) {
-		this.delegate = delegate;
+		super(delegate);
 		this.deadlineNanos = deadlineNanos;
 	}
 
@@ -84,20 +81,8 @@ final class DeadlineBoundResponse implements ClientHttpResponse {
 		return new DeadlineBoundResponse(response, deadlineNanos);
 	}
 
-	@Override
-	public HttpStatusCode getStatusCode() throws IOException {
-		return this.delegate.getStatusCode();
-	}
 
-	@Override
-	public String getStatusText() throws IOException {
-		return this.delegate.getStatusText();
-	}
 
-	@Override
-	public HttpHeaders getHeaders() {
-		return this.delegate.getHeaders();
-	}
 
 	@Override
 	public InputStream getBody() throws IOException {

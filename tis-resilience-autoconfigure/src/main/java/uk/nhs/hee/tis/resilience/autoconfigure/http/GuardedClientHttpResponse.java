@@ -7,7 +7,6 @@ import java.io.InputStream;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatusCode;
 import org.springframework.http.client.ClientHttpResponse;
 
 import uk.nhs.hee.tis.resilience.ServiceUnavailableException;
@@ -28,11 +27,9 @@ import uk.nhs.hee.tis.resilience.policy.GuardedCall.Failure;
  * 429) also carries {@value ServiceUnavailableException#SERVICE_HEADER}, the name of its service, so that
  * the client's exception made from it says which service failed (see decision record 0014).
  */
-final class GuardedClientHttpResponse implements ClientHttpResponse {
+final class GuardedClientHttpResponse extends DelegatingResponse {
 
 	private final String service;
-
-	private final ClientHttpResponse delegate;
 
 	private final @Nullable Failure failure;
 
@@ -52,9 +49,9 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 
 	GuardedClientHttpResponse(String service, ClientHttpResponse delegate, @Nullable Failure failure,
 			CallCompletion completion, long deadlineNanos, boolean bodyExpected) {
+		super(delegate);
 		this.bodyExpected = bodyExpected;
 		this.service = service;
-		this.delegate = delegate;
 		this.failure = failure;
 		this.completion = completion;
 		this.deadlineNanos = deadlineNanos;
@@ -65,15 +62,7 @@ final class GuardedClientHttpResponse implements ClientHttpResponse {
 		return this.failure;
 	}
 
-	@Override
-	public HttpStatusCode getStatusCode() throws IOException {
-		return this.delegate.getStatusCode();
-	}
 
-	@Override
-	public String getStatusText() throws IOException {
-		return this.delegate.getStatusText();
-	}
 
 	@Override
 	public HttpHeaders getHeaders() {

@@ -5,6 +5,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import io.micrometer.observation.ObservationRegistry;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -91,6 +92,25 @@ public final class HttpClientResilienceAutoConfiguration {
 	}
 
 	/**
+	 * The bodies a chosen client bounds per read only, which the starter cannot cut at the deadline (decision
+	 * 0029): all of them on Spring's simple client; a compressed body, and the body of a redirect the client
+	 * follows itself, on Apache HttpClient; the latter on Reactor Netty. Null for the JDK's and Jetty's clients.
+	 */
+	static @Nullable String bodiesBoundedPerRead(ClientHttpRequestFactoryBuilder<?> builder) {
+		String name = builder.getClass().getSimpleName();
+		if (builder instanceof SimpleClientHttpRequestFactoryBuilder) {
+			return "client=simple bodies=all";
+		}
+		if (name.equals("HttpComponentsClientHttpRequestFactoryBuilder")) {
+			return "client=http-components bodies=\"compressed (Content-Encoding), and a redirect's own\"";
+		}
+		if (name.equals("ReactorClientHttpRequestFactoryBuilder")) {
+			return "client=reactor bodies=\"a redirect's own\"";
+		}
+		return null;
+	}
+
+	/**
 	 * Applies each service's timeouts to every request factory Boot builds. Unless the application
 	 * chose a client with {@value #FACTORY_PROPERTY}, the JDK client is used: its read timeout is
 	 * the only one that bounds the whole exchange, body included (see decision record 0003).
@@ -103,11 +123,12 @@ public final class HttpClientResilienceAutoConfiguration {
 		AtomicBoolean named = new AtomicBoolean();
 		return (builder) -> {
 			ClientHttpRequestFactoryBuilder<?> delegate = builder;
-			if (builder instanceof SimpleClientHttpRequestFactoryBuilder && named.compareAndSet(false, true)) {
-				// The one client whose body cannot be cut from another thread (decision record 0029).
-				logger.warn("tis-resilience event=deadline_per_read client=simple: " + FACTORY_PROPERTY + "=simple "
-						+ "bounds each read of a response body, not the whole body, so a body that dribbles can outlive "
-						+ "the service's response-timeout; choose jdk, http-components, jetty or reactor");
+			String perRead = bodiesBoundedPerRead(builder);
+			if (chosen && perRead != null && named.compareAndSet(false, true)) {
+				// What the starter cannot cut at the deadline on the client the application chose (decision 0029).
+				logger.warn("tis-resilience event=deadline_per_read " + perRead
+						+ ": bounded per read, not by the service's response-timeout, so such a body that dribbles can "
+						+ "outlive the deadline; the jdk client (the starter's default) or jetty bound them all");
 			}
 			if (!chosen && !(builder instanceof JdkClientHttpRequestFactoryBuilder)) {
 				logger.info("tis-resilience sends HTTP requests with the JDK HttpClient, whose deadline covers the "

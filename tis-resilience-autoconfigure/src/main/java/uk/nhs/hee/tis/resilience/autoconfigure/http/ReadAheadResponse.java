@@ -11,7 +11,6 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.ClientHttpResponse;
 
@@ -26,7 +25,7 @@ import uk.nhs.hee.tis.resilience.internal.BrokenOffResponseException;
  * an I/O error (the client's own failure, not the body's) is not thrown here: the caller meets it when it
  * reads on, as it would without the starter. See decision record 0018.
  */
-final class ReadAheadResponse implements ClientHttpResponse {
+final class ReadAheadResponse extends DelegatingResponse {
 
 	/** The most bytes read ahead: 64 KiB, enough for the JSON answers services exchange. */
 	static final int LIMIT = 64 * 1024;
@@ -37,12 +36,10 @@ final class ReadAheadResponse implements ClientHttpResponse {
 	private static final Set<String> STREAMING_TYPES = Set.of("text/event-stream", "application/x-ndjson",
 			"application/stream+json", "application/jsonl");
 
-	private final ClientHttpResponse delegate;
-
 	private final InputStream body;
 
 	private ReadAheadResponse(ClientHttpResponse delegate, InputStream body) {
-		this.delegate = delegate;
+		super(delegate);
 		this.body = body;
 	}
 
@@ -135,30 +132,14 @@ final class ReadAheadResponse implements ClientHttpResponse {
 		}
 	}
 
-	@Override
-	public HttpStatusCode getStatusCode() throws IOException {
-		return this.delegate.getStatusCode();
-	}
 
-	@Override
-	public String getStatusText() throws IOException {
-		return this.delegate.getStatusText();
-	}
 
-	@Override
-	public HttpHeaders getHeaders() {
-		return this.delegate.getHeaders();
-	}
 
 	@Override
 	public InputStream getBody() {
 		return this.body;
 	}
 
-	@Override
-	public void close() {
-		this.delegate.close();
-	}
 
 	/** What is left of a body the client failed: the same failure, on every read. */
 	private static final class FailedStream extends InputStream {

@@ -6,8 +6,6 @@ import java.io.InputStream;
 
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatusCode;
 import org.springframework.http.client.ClientHttpResponse;
 import org.springframework.util.StreamUtils;
 
@@ -15,16 +13,14 @@ import org.springframework.util.StreamUtils;
  * A response whose body is read into memory the first time it is asked for, and can then be read again,
  * as Spring's {@code BufferingClientHttpRequestFactory} makes them (its wrapper is not public).
  */
-final class RereadableResponse implements ClientHttpResponse {
-
-	private final ClientHttpResponse response;
+final class RereadableResponse extends DelegatingResponse {
 
 	private volatile byte @Nullable [] body;
 
 	private @Nullable IOException failure;
 
 	RereadableResponse(ClientHttpResponse response) {
-		this.response = response;
+		super(response);
 	}
 
 	/**
@@ -42,7 +38,7 @@ final class RereadableResponse implements ClientHttpResponse {
 						throw new IOException("the response body could not be read", this.failure);
 					}
 					try {
-						body = StreamUtils.copyToByteArray(this.response.getBody());
+						body = StreamUtils.copyToByteArray(this.delegate.getBody());
 					}
 					catch (IOException ex) {
 						this.failure = ex;
@@ -55,24 +51,8 @@ final class RereadableResponse implements ClientHttpResponse {
 		return new ByteArrayInputStream(body);
 	}
 
-	@Override
-	public HttpStatusCode getStatusCode() throws IOException {
-		return this.response.getStatusCode();
-	}
 
-	@Override
-	public String getStatusText() throws IOException {
-		return this.response.getStatusText();
-	}
 
-	@Override
-	public HttpHeaders getHeaders() {
-		return this.response.getHeaders();
-	}
 
-	@Override
-	public void close() {
-		this.response.close();
-	}
 
 }

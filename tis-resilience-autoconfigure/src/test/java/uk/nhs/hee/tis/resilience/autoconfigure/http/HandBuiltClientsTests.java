@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -148,18 +148,26 @@ class HandBuiltClientsTests {
 	}
 
 	@ParameterizedTest(name = "{0}")
-	@ValueSource(strings = { "simple", "jdk", "http-components", "jetty", "reactor" })
-	void namesAtStartupTheOneClientWhoseBodyDeadlineIsPerRead(String factory, CapturedOutput output) {
-		// Spring's simple client cannot be cut from another thread: its body outlives the deadline if it dribbles.
+	@CsvSource({ "simple, client=simple bodies=all", "jdk, ", "http-components, client=http-components",
+			"jetty, ", "reactor, client=reactor" })
+	void namesAtStartupTheBodiesAChosenClientBoundsPerReadOnly(String factory, String named, CapturedOutput output) {
+		// What the starter cannot cut at the deadline on the client the application chose (decision 0029).
 		this.runner.withPropertyValues("spring.http.clients.imperative.factory=" + factory).run((context) -> {
 			context.getBean(RestClient.Builder.class).build();
-			if (factory.equals("simple")) {
-				assertThat(output).containsOnlyOnce("event=deadline_per_read client=simple");
-				assertThat(output).contains("spring.http.clients.imperative.factory=simple");
+			if (named != null) {
+				assertThat(output).containsOnlyOnce("event=deadline_per_read " + named);
 			}
 			else {
 				assertThat(output).doesNotContain("event=deadline_per_read");
 			}
+		});
+	}
+
+	@Test
+	void namesNoBodiesBoundedPerReadOnTheClientTheStarterChose(CapturedOutput output) {
+		this.runner.run((context) -> {
+			context.getBean(RestClient.Builder.class).build();
+			assertThat(output).doesNotContain("event=deadline_per_read");
 		});
 	}
 
