@@ -112,6 +112,12 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 		try {
 			this.delegate.close();
 		}
+		catch (RuntimeException ex) {
+			// After a cut, Spring's close of a Reactor Netty response reads the rest of a body that is no longer there.
+			if (!this.cut) {
+				throw ex;
+			}
+		}
 		finally {
 			watched.remove(this);
 			this.abortable = null;
@@ -125,6 +131,33 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 			return;
 		}
 		this.cut = true;
+		drop(body);
+	}
+
+	/**
+	 * Closes a response whose body nobody wants without reading the rest of it, as Spring's close of the JDK's,
+	 * Apache's and Reactor Netty's responses does: the connection is closed instead (a redirect the starter
+	 * follows itself, whose body may still be arriving).
+	 * @param response the response
+	 */
+	static void discardUnread(ClientHttpResponse response) {
+		try {
+			drop(response.getBody());
+		}
+		catch (IOException | RuntimeException ex) {
+			// No body, or it failed already: the close below says the rest.
+		}
+		try {
+			response.close();
+		}
+		catch (RuntimeException ex) {
+			// Spring's close of a Reactor Netty response reads the rest of a body that is no longer there.
+		}
+	}
+
+	// Apache's body is aborted (closing it reads the rest); the JDK's and Reactor Netty's are closed, which
+	// cancels them without reading.
+	private static void drop(InputStream body) {
 		try {
 			if (!body.getClass().getName().equals(APACHE_BODY)) {
 				body.close();

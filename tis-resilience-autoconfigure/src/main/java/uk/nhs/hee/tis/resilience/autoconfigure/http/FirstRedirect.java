@@ -97,7 +97,8 @@ final class FirstRedirect {
 			// the starter does not know), or, for Apache HttpClient, when credentials would cross origins.
 			return response;
 		}
-		response.close();
+		// Not read to its end, as Spring's close would: a redirect's body that dribbles must not spend the attempt.
+		DeadlineBoundResponse.discardUnread(response);
 		try {
 			if (sent.getAttributes().get(WireRequest.ATTRIBUTE) instanceof WireRequest wire
 					&& System.nanoTime() - wire.attemptDeadlineNanos() >= 0) {
