@@ -81,9 +81,6 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 		return new DeadlineBoundResponse(response, deadlineNanos);
 	}
 
-
-
-
 	@Override
 	public InputStream getBody() throws IOException {
 		InputStream body = this.body;

@@ -62,8 +62,6 @@ final class GuardedClientHttpResponse extends DelegatingResponse {
 		return this.failure;
 	}
 
-
-
 	@Override
 	public HttpHeaders getHeaders() {
 		if (this.failure == null) {

@@ -132,14 +132,10 @@ final class ReadAheadResponse extends DelegatingResponse {
 		}
 	}
 
-
-
-
 	@Override
 	public InputStream getBody() {
 		return this.body;
 	}
-
 
 	/** What is left of a body the client failed: the same failure, on every read. */
 	private static final class FailedStream extends InputStream {

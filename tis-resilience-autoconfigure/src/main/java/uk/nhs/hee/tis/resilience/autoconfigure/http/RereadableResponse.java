@@ -51,8 +51,4 @@ final class RereadableResponse extends DelegatingResponse {
 		return new ByteArrayInputStream(body);
 	}
 
-
-
-
-
 }
