@@ -8,10 +8,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.net.http.HttpTimeoutException;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 
 import org.jspecify.annotations.Nullable;
 
@@ -27,17 +23,14 @@ import org.springframework.http.client.ClientHttpResponse;
  * themselves (a timer per request); Spring's simple client cannot be cut from another thread and keeps the
  * per-read bound (decision record 0029).
  * <p>
- * Deadlines are watched by one daemon thread that looks every {@value #TICK_MILLIS} ms, as
- * {@link DeadlineWatch} does for WebClient, but without Reactor, which a servlet application may not have. The
- * cut closes the connection, so that a read blocked on it fails at once: Apache's body is aborted
+ * The deadline is watched by the starter's one deadline thread ({@link Deadlines}), which also watches
+ * WebClient's; the cut runs on it, and closes the connection, so that a read blocked on it fails at once: Apache's body is aborted
  * ({@code EofSensorInputStream.abort()}, its public way to drop a connection whose body is not wanted, found by
  * name because Apache HttpClient is optional); Spring's stream over Reactor Netty is closed, which cancels the
  * body and wakes its reader. Not reached: Apache's decompressing stream (a gzip body), under which the
  * connection cannot be got at, and a redirect's own body; both are named at startup.
  */
-final class DeadlineBoundResponse extends DelegatingResponse {
-
-	static final long TICK_MILLIS = 10;
+final class DeadlineBoundResponse extends DelegatingResponse implements Deadlines.Due {
 
 	private static final Set<String> FACTORIES = Set.of("org.springframework.http.client.HttpComponentsClientHttpRequestFactory",
 			"org.springframework.http.client.ReactorClientHttpRequestFactory");
@@ -45,10 +38,6 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 	private static final String APACHE_BODY = "org.apache.hc.core5.http.io.EofSensorInputStream";
 
 	private static final String REACTOR_BODY = "org.springframework.http.client.SubscriberInputStream";
-
-	private static final Set<DeadlineBoundResponse> watched = ConcurrentHashMap.newKeySet();
-
-	private static final AtomicBoolean started = new AtomicBoolean();
 
 	private static volatile @Nullable MethodHandle abortMethod;
 
@@ -90,7 +79,7 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 			if (type.equals(APACHE_BODY) || type.equals(REACTOR_BODY)) {
 				this.abortable = body;
 				body = new CutBody(body);
-				watch(this);
+				Deadlines.watch(this);
 			}
 			this.body = body;
 		}
@@ -116,12 +105,19 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 			}
 		}
 		finally {
-			watched.remove(this);
+			Deadlines.forget(this);
 			this.abortable = null;
 		}
 	}
 
-	private void abort() {
+	@Override
+	public long dueAtNanos() {
+		return this.deadlineNanos;
+	}
+
+	/** At the deadline, on the watching thread: cuts a body still being read. */
+	@Override
+	public void reached() {
 		InputStream body = this.abortable;
 		this.abortable = null;
 		if (body == null) {
@@ -197,27 +193,6 @@ final class DeadlineBoundResponse extends DelegatingResponse {
 			return read;
 		}
 
-	}
-
-	private static void watch(DeadlineBoundResponse response) {
-		watched.add(response);
-		if (!started.get() && started.compareAndSet(false, true)) {
-			Thread thread = new Thread(DeadlineBoundResponse::watchForever, "tis-resilience-body-deadlines");
-			thread.setDaemon(true);
-			thread.start();
-		}
-	}
-
-	private static void watchForever() {
-		while (!Thread.currentThread().isInterrupted()) {
-			long now = System.nanoTime();
-			for (DeadlineBoundResponse response : watched) {
-				if (now - response.deadlineNanos >= 0 && watched.remove(response)) {
-					response.abort();
-				}
-			}
-			LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS));
-		}
 	}
 
 }

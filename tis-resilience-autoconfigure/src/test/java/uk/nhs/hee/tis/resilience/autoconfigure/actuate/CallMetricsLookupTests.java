@@ -28,10 +28,7 @@ class CallMetricsLookupTests {
 		DefaultListableBeanFactory beanFactory = new DefaultListableBeanFactory();
 		CountingProvider registries = new CountingProvider(beanFactory.getBeanProvider(MeterRegistry.class));
 		CallMetrics metrics = new CallMetrics(registries);
-		for (int i = 0; i < 1_000; i++) {
-			metrics.onCall("profile", CallOutcome.SUCCESS, TimeUnit.MILLISECONDS.toNanos(2));
-		}
-		metrics.onFailover("profile");
+		callsAThousandTimesAndFailsOverOnce(metrics);
 		assertThat(registries.lookups).hasValue(1);
 	}
 
@@ -42,14 +39,18 @@ class CallMetricsLookupTests {
 		beanFactory.registerSingleton("meterRegistry", meters);
 		CountingProvider registries = new CountingProvider(beanFactory.getBeanProvider(MeterRegistry.class));
 		CallMetrics metrics = new CallMetrics(registries);
-		for (int i = 0; i < 1_000; i++) {
-			metrics.onCall("profile", CallOutcome.SUCCESS, TimeUnit.MILLISECONDS.toNanos(2));
-		}
-		metrics.onFailover("profile");
+		callsAThousandTimesAndFailsOverOnce(metrics);
 		assertThat(registries.lookups).hasValue(1);
 		assertThat(meters.get(CallMetrics.CALLS).tag("service", "profile").tag("outcome", "success").timer().count())
 			.isEqualTo(1_000);
 		assertThat(meters.get(CallMetrics.FAILOVERS).tag("service", "profile").counter().count()).isEqualTo(1);
+	}
+
+	private static void callsAThousandTimesAndFailsOverOnce(CallMetrics metrics) {
+		for (int i = 0; i < 1_000; i++) {
+			metrics.onCall("profile", CallOutcome.SUCCESS, TimeUnit.MILLISECONDS.toNanos(2));
+		}
+		metrics.onFailover("profile");
 	}
 
 	/** Spring's provider, counting how often it is asked. */
